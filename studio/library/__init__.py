@@ -1,0 +1,28 @@
+"""The local library: models, their numbered versions, and the files behind them.
+
+Open it with :meth:`Library.open`; everything it returns is a frozen record.
+"""
+
+from __future__ import annotations
+
+from studio.library.errors import LibraryError
+from studio.library.library import Library
+from studio.library.records import (
+    ChangeKind,
+    CompanionRecord,
+    ImportResult,
+    LibraryChange,
+    ModelRecord,
+    VersionRecord,
+)
+
+__all__ = [
+    "ChangeKind",
+    "CompanionRecord",
+    "ImportResult",
+    "Library",
+    "LibraryChange",
+    "LibraryError",
+    "ModelRecord",
+    "VersionRecord",
+]

@@ -1,0 +1,159 @@
+"""The library's tables, as SQLAlchemy 2 typed declarative classes.
+
+These classes never leave :mod:`studio.library`: callers get the frozen records of
+:mod:`studio.library.records`. The Alembic migrations under ``migrations/versions`` are
+written by hand to match this module; a test checks that they agree.
+
+"Active" has one source of truth, ``models.active_version_id``. A composite foreign key
+``(models.id, models.active_version_id) -> versions(model_id, id)`` makes it impossible for
+a model to point at no version or at another model's version. It is deferred to the commit,
+so a model row and its first version can be inserted in one transaction, in either order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints: the hand-written migration uses the same names, and later batch
+# migrations (SQLite rebuilds tables to alter them) need names to refer to.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SHA256_LENGTH = 64
+UID_LENGTH = 32
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime, stored naive (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("library timestamps must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+model_tags = Table(
+    "model_tags",
+    Base.metadata,
+    Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_model_tags_tag_id", "tag_id"),
+)
+
+
+class Model(Base):
+    """A thing the designer works on; its files live in its versions."""
+
+    __tablename__ = "models"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["id", "active_version_id"],
+            ["versions.model_id", "versions.id"],
+            name="fk_models_active_version",
+            deferrable=True,
+            initially="DEFERRED",
+            # The two tables point at each other; this breaks the cycle for create_all.
+            use_alter=True,
+        ),
+        CheckConstraint("last_version_number >= 1", name="last_version_number_positive"),
+    )
+
+    # Explicit: being part of a foreign key would otherwise switch off autoincrement.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(UID_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    active_version_id: Mapped[int] = mapped_column(Integer)
+    # The highest number ever given to a version of this model, so numbers are never reused.
+    last_version_number: Mapped[int] = mapped_column(Integer)
+
+
+class Version(Base):
+    """One immutable state of a model: a main file, its companions and where it came from."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "number"),
+        # The target of the models' composite "active version" key.
+        UniqueConstraint("model_id", "id"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(UID_LENGTH), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(20))
+    file_size: Mapped[int] = mapped_column(Integer)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    thumbnail_sha: Mapped[str | None] = mapped_column(String(SHA256_LENGTH), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VersionFile(Base):
+    """A companion file of a version (OBJ's MTL and textures, glTF's buffers and images)."""
+
+    __tablename__ = "version_files"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Relative to the main file's folder, with forward slashes ("textures/wood.png").
+    relpath: Mapped[str] = mapped_column(String(500), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH), index=True)
+    file_size: Mapped[int] = mapped_column(Integer)
+
+
+class Tag(Base):
+    """A label shared by models; unique regardless of case ("Chair" is "chair")."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # name.casefold(): SQLite's NOCASE only folds ASCII, this folds "Ä" too.
+    key: Mapped[str] = mapped_column(String(100), unique=True)

@@ -1,0 +1,254 @@
+"""The numbers the inspector shows: size, area, volume and whether the mesh will print.
+
+Everything is vectorised numpy over welded positions (see :mod:`studio.meshes.welding`),
+so a 5-million-triangle soup is measured in seconds without a per-vertex Python loop.
+Vertex counts equal trimesh's after ``merge_vertices(merge_tex=True, merge_norm=True)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from studio.meshes.scene import Int32Array, Part, Scene
+from studio.meshes.welding import welded_faces
+from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
+
+#: Triangles per block when computing areas and volumes (bounds float64 temporaries).
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class MeshStats:
+    """Measurements of a whole scene; counts are summed over its parts."""
+
+    format: str
+    file_size: int
+    vertices: int
+    faces: int
+    parts: int
+    bounds: list[list[float]]
+    dimensions: list[float]
+    area: float
+    volume: float | None
+    watertight: bool
+    winding_consistent: bool
+    degenerate_faces: int
+    duplicate_faces: int
+    bodies: int
+    unit: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values, keyed by the field names."""
+        return asdict(self)
+
+    def warnings(self) -> list[str]:
+        """Plain sentences about problems a designer should know of before printing."""
+        out: list[str] = []
+        if self.faces == 0:
+            return ["The model has no faces."]
+        if not self.watertight:
+            out.append(
+                "The mesh is not watertight: it has open edges, so it has no volume and "
+                "may not 3D-print."
+            )
+        if not self.winding_consistent:
+            out.append("Face winding is inconsistent: some faces point inward.")
+        if self.degenerate_faces:
+            out.append(
+                f"{_count(self.degenerate_faces, 'face is', 'faces are')} degenerate (zero area)."
+            )
+        if self.duplicate_faces:
+            out.append(
+                f"{_count(self.duplicate_faces, 'face is a duplicate', 'faces are duplicates')}"
+                " of another face."
+            )
+        if self.bodies > 1:
+            out.append(f"The mesh is made of {self.bodies:,} separate pieces.")
+        return out
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n:,} {many}"
+
+
+@dataclass
+class _PartStats:
+    vertices: int = 0
+    area: float = 0.0
+    volume: float = 0.0
+    watertight: bool = True
+    winding_consistent: bool = True
+    degenerate: int = 0
+    duplicates: int = 0
+    bodies: int = 0
+
+
+def compute_stats(
+    scene: Scene,
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> MeshStats:
+    """Measure a scene.
+
+    Parameters
+    ----------
+    scene
+        The loaded scene.
+    progress
+        Called with (fraction, stage) as each part's steps finish.
+    cancel
+        Checked between steps; raises :class:`~studio.errors.Cancelled`.
+
+    Returns
+    -------
+    MeshStats
+        Counts, bounds, area, volume (``None`` unless every part is watertight) and
+        the checks behind :meth:`MeshStats.warnings`.
+    """
+    total_faces = max(scene.n_faces, 1)
+    done = 0
+    per_part: list[_PartStats] = []
+    for part in scene.parts:
+        base = done / total_faces
+        share = part.n_faces / total_faces
+
+        def step(fraction: float, base: float = base, share: float = share) -> None:
+            cancel.raise_if_cancelled()
+            progress(min(base + share * fraction, 1.0), "Measuring")
+
+        per_part.append(_measure_part(part, step))
+        done += part.n_faces
+    progress(1.0, "Measuring")
+    lo, hi = scene.bounds()
+    watertight = all(p.watertight for p in per_part) and scene.n_faces > 0
+    return MeshStats(
+        format=scene.format.value,
+        file_size=scene.file_size,
+        vertices=sum(p.vertices for p in per_part),
+        faces=scene.n_faces,
+        parts=len(scene.parts),
+        bounds=[list(lo), list(hi)],
+        dimensions=[hi[i] - lo[i] for i in range(3)],
+        area=float(sum(p.area for p in per_part)),
+        volume=float(sum(abs(p.volume) for p in per_part)) if watertight else None,
+        watertight=watertight,
+        winding_consistent=all(p.winding_consistent for p in per_part),
+        degenerate_faces=sum(p.degenerate for p in per_part),
+        duplicate_faces=sum(p.duplicates for p in per_part),
+        bodies=sum(p.bodies for p in per_part),
+        unit=scene.unit,
+    )
+
+
+def _measure_part(part: Part, step: Any) -> _PartStats:
+    stats = _PartStats()
+    if part.n_faces == 0:
+        return stats
+    step(0.0)
+    faces, weld = welded_faces(part)
+    stats.vertices = weld.count
+    step(0.35)
+    zero_area = _area_volume(part, stats)
+    step(0.5)
+    repeated = (
+        (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
+    )
+    stats.degenerate = int(np.count_nonzero(repeated | zero_area))
+    del repeated, zero_area
+    stats.duplicates = _duplicate_count(faces, weld.count)
+    step(0.6)
+    stats.watertight, stats.winding_consistent = _edge_checks(faces, weld.count)
+    step(0.85)
+    stats.bodies = _body_count(faces, weld.count)
+    step(1.0)
+    return stats
+
+
+def _area_volume(part: Part, stats: _PartStats) -> npt.NDArray[np.bool_]:
+    """Add the part's area and signed volume to ``stats``; return the zero-area mask."""
+    zero = np.empty(part.n_faces, dtype=bool)
+    area = 0.0
+    volume = 0.0
+    faces = part.face_indices() if part.faces is not None else None
+    for start in range(0, part.n_faces, _BLOCK):
+        stop = min(start + _BLOCK, part.n_faces)
+        if faces is None:
+            tris = part.vertices[3 * start : 3 * stop].reshape(-1, 3, 3).astype(np.float64)
+        else:
+            tris = part.vertices[faces[start:stop]].astype(np.float64)
+        cross = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+        doubled = np.sqrt(np.einsum("ij,ij->i", cross, cross))
+        area += float(doubled.sum()) / 2.0
+        zero[start:stop] = doubled == 0.0
+        # Signed tetrahedron volumes against the origin: v0 · (v1 × v2) / 6.
+        volume += float(np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])).sum())
+    stats.area = area
+    stats.volume = volume / 6.0
+    return zero
+
+
+def _duplicate_count(faces: Int32Array, n_vertices: int) -> int:
+    """Faces that use the same three positions as an earlier face (in any order)."""
+    from studio.meshes.welding import hash_rows
+
+    ordered = np.sort(faces, axis=1).astype(np.int64)
+    if n_vertices < 1 << 21:
+        # Three 21-bit indices fit one int64 key exactly.
+        keys = (ordered[:, 0] << 42) | (ordered[:, 1] << 21) | ordered[:, 2]
+        keys.sort()
+        return int(np.count_nonzero(keys[1:] == keys[:-1]))
+    # Hash, sort, then confirm each equal-hash neighbour pair on the indices themselves.
+    keys, order = hash_rows(ordered)
+    candidates = np.flatnonzero(keys[1:] == keys[:-1])
+    left = ordered[order[candidates]]
+    right = ordered[order[candidates + 1]]
+    same = np.all(left == right, axis=1)
+    if same.all():
+        return int(candidates.shape[0])
+    # A collision: settle it exactly (rare enough that the slow path does not matter).
+    return int(faces.shape[0] - np.unique(ordered, axis=0).shape[0])
+
+
+def _edge_checks(faces: Int32Array, n_vertices: int) -> tuple[bool, bool]:
+    """(watertight, winding consistent) from how often and which way edges are used."""
+    a = faces.astype(np.int64)
+    starts = a.reshape(-1)
+    ends = a[:, [1, 2, 0]].reshape(-1)
+    del a
+    low = np.minimum(starts, ends)
+    high = np.maximum(starts, ends)
+    # One key per directed edge: the undirected edge, then a bit for its direction.
+    keys = (low * n_vertices + high) << 1
+    keys |= starts > ends
+    del low, high, starts, ends
+    keys.sort()
+    undirected = keys >> 1
+    boundaries = np.flatnonzero(undirected[1:] != undirected[:-1]) + 1
+    group_starts = np.concatenate(([0], boundaries))
+    counts = np.diff(np.append(group_starts, keys.shape[0]))
+    watertight = bool(np.all(counts == 2))
+    pairs = group_starts[counts == 2]
+    # In a consistently wound pair one edge runs each way: the sorted bits are 0 then 1.
+    directions = keys & 1
+    winding = bool(np.all(directions[pairs] != directions[pairs + 1]))
+    return watertight, winding
+
+
+def _body_count(faces: Int32Array, n_vertices: int) -> int:
+    """Connected pieces: faces that share a position belong to one body."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = np.concatenate([faces[:, 0], faces[:, 1]])
+    cols = np.concatenate([faces[:, 1], faces[:, 2]])
+    graph = coo_matrix(
+        (np.ones(rows.shape[0], dtype=np.int8), (rows, cols)), shape=(n_vertices, n_vertices)
+    ).tocsr()
+    del rows, cols
+    count, _labels = connected_components(graph, directed=False)
+    return int(count)

@@ -1,0 +1,105 @@
+"""Start-up: logging, the QApplication, the library, the window; and ``--screenshot`` runs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from studio import paths
+from studio.errors import KilnError
+from studio.logs import configure_logging
+from studio.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+#: A ``--screenshot`` run gives up after this long.
+SCREENSHOT_TIMEOUT_MS = 15 * 60 * 1000
+
+
+def run(
+    files: list[Path],
+    *,
+    data_dir: Path | None = None,
+    screenshot: Path | None = None,
+    verbose: bool = False,
+) -> int:
+    log_path = configure_logging(verbose=verbose)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("Kiln Studio")
+    app.setOrganizationName("Kiln")
+    from ui.theme import apply_theme
+
+    apply_theme(app)  # type: ignore[arg-type]
+    from studio.library import Library
+
+    try:
+        library = Library.open(data_dir or paths.data_dir())
+    except KilnError as exc:
+        QtWidgets.QMessageBox.critical(None, "Kiln Studio", exc.message)
+        print(exc.message, file=sys.stderr)
+        return 1
+    try:
+        return _run_window(app, library, files, screenshot, log_path)  # type: ignore[arg-type]
+    finally:
+        library.close()
+
+
+def _run_window(
+    app: QtWidgets.QApplication,
+    library: object,
+    files: list[Path],
+    screenshot: Path | None,
+    log_path: Path,
+) -> int:
+    from ui.main_window import MainWindow
+
+    window = MainWindow(library, load_settings(), log_path=log_path)  # type: ignore[arg-type]
+    window.errors.install_excepthook()
+    if screenshot is not None:
+        window.errors.interactive = False
+    window.show()
+    if files:
+        window.open_files(files)
+    elif not window.settings.first_launch_done:
+        window.show_first_launch_sample()
+    else:
+        window.show_latest_model()
+    if screenshot is None:
+        return int(app.exec())
+    return _screenshot_when_settled(app, window, screenshot)
+
+
+def _screenshot_when_settled(app: QtWidgets.QApplication, window: object, out: Path) -> int:
+    from ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    result = {"code": 1}
+
+    def finish() -> None:
+        if window.busy:
+            return
+        try:
+            window.grab_window(out)
+        except OSError as exc:
+            print(f"Couldn't save the screenshot: {exc}", file=sys.stderr)
+            result["code"] = 1
+        else:
+            result["code"] = 1 if window.failures else 0
+        for failure in window.failures:
+            print(failure, file=sys.stderr)
+        window.close()
+        app.quit()
+
+    def timed_out() -> None:
+        print("Gave up waiting for the files to load.", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    window.busy_changed.connect(lambda busy: None if busy else QtCore.QTimer.singleShot(0, finish))
+    QtCore.QTimer.singleShot(0, finish)  # nothing to load: shoot at once
+    QtCore.QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, timed_out)
+    app.exec()
+    return result["code"]

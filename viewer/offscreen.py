@@ -1,0 +1,100 @@
+"""Off-screen renders: thumbnails for the library and ``python -m studio library render``.
+
+Registered as the ``kiln_studio.renderers`` entry point ``offscreen`` so the headless CLI
+can render without the core importing the viewer.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from vtkmodules.vtkRenderingCore import vtkRenderer
+
+from studio.meshes.scene import Part, Scene
+from viewer.actors import BACKGROUND_BOTTOM, BACKGROUND_TOP, make_actor
+from viewer.geometry import prepare_scene
+from viewer.viewport import Y_UP_FORMATS, StandardView, _view_vectors
+
+THUMBNAIL_SIZE = (256, 256)
+#: Above this many triangles a thumbnail is drawn from every n-th triangle: at 256 px a
+#: triangle of a 5M-triangle model is far below a pixel, and it keeps memory flat.
+THUMBNAIL_TRIANGLES = 1_500_000
+
+
+def _thin(scene: Scene, budget: int) -> Scene:
+    total = scene.n_faces
+    if total <= budget:
+        return scene
+    step = int(np.ceil(total / budget))
+    parts = []
+    for part in scene.parts:
+        faces = part.face_indices()[::step]
+        parts.append(
+            Part(
+                vertices=part.vertices,
+                faces=np.ascontiguousarray(faces),
+                name=part.name,
+                material=None,
+            )
+        )
+    return Scene(parts=parts, format=scene.format, file_size=scene.file_size, unit=scene.unit)
+
+
+def render_image(
+    scene: Scene,
+    *,
+    size: tuple[int, int] = THUMBNAIL_SIZE,
+    transparent: bool = False,
+    view: StandardView = StandardView.ISO,
+) -> np.ndarray:
+    """Render ``scene`` alone (no grid or labels) and return ``(h, w, 3|4)`` uint8 pixels."""
+    import pyvista as pv
+
+    prepared = prepare_scene(_thin(scene, THUMBNAIL_TRIANGLES if size[0] <= 512 else 10**12))
+    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    try:
+        plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        for item in prepared.parts:
+            plotter.renderer.AddActor(make_actor(item))
+        direction, up = _view_vectors(view, scene.format in Y_UP_FORMATS)
+        x0, x1, y0, y1, z0, z1 = prepared.bounds
+        focal = np.array([(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2])
+        camera = vtkRenderer.GetActiveCamera(plotter.renderer)
+        camera.SetFocalPoint(*focal)
+        camera.SetPosition(*(focal + direction))
+        camera.SetViewUp(*up)
+        vtkRenderer.ResetCamera(plotter.renderer, prepared.bounds)
+        camera.Zoom(1.15)
+        vtkRenderer.ResetCameraClippingRange(plotter.renderer)
+        image: np.ndarray = plotter.screenshot(
+            None, transparent_background=transparent, return_img=True
+        )
+        return image
+    finally:
+        plotter.close()
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def render_png(
+    scene: Scene,
+    out: Path | None = None,
+    *,
+    size: tuple[int, int] = THUMBNAIL_SIZE,
+    transparent: bool = False,
+) -> bytes:
+    """Render ``scene`` to PNG bytes; also write them to ``out`` when given."""
+    data = encode_png(render_image(scene, size=size, transparent=transparent))
+    if out is not None:
+        from studio.atomic import write_atomic
+
+        write_atomic(Path(out), data)
+    return data

@@ -1,0 +1,389 @@
+"""The 3D viewport: one pyvistaqt ``QtInteractor``, composed (not subclassed) and owned.
+
+The interactor is created with ``multi_samples=0`` and ``auto_update=False`` and renders
+only when the scene or a view setting changes (its 5 Hz timer froze multi-window apps).
+Actors are built straight on ``vtkPolyDataMapper``: pyvista's ``add_mesh`` goes through a
+dataset mapper that copies the whole mesh, which doubles memory on a 5M-triangle STL.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+import numpy as np
+import pyvista as pv
+from PySide6 import QtCore, QtWidgets
+from pyvistaqt import QtInteractor
+from vtkmodules.vtkRenderingCore import vtkActor, vtkCamera, vtkRenderer
+
+from studio.meshes.scene import MeshFormat
+from viewer.actors import (
+    BACKGROUND_BOTTOM,
+    BACKGROUND_TOP,
+    EDGE_COLOR,
+    VTK_PBR,
+    grid_actor,
+    make_actor,
+    outline_actor,
+)
+from viewer.geometry import PreparedScene
+
+#: Millimetres in one display unit.
+UNIT_SCALE = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
+#: Millimetres in one model unit, by the unit a 3MF file declares.
+MODEL_UNIT_MM = {
+    "micron": 0.001,
+    "millimeter": 1.0,
+    "centimeter": 10.0,
+    "meter": 1000.0,
+    "inch": 25.4,
+    "foot": 304.8,
+}
+# glTF and (by habit) OBJ are Y-up; STL, 3MF, PLY and OFF come from CAD and printing: Z-up.
+Y_UP_FORMATS = {MeshFormat.GLB, MeshFormat.GLTF, MeshFormat.OBJ}
+
+
+class ViewMode(enum.Enum):
+    SMOOTH = "smooth"
+    FLAT = "flat"
+    WIREFRAME = "wireframe"
+    EDGES = "edges"
+    POINTS = "points"
+
+    @property
+    def label(self) -> str:
+        return {
+            "smooth": "Shaded (smooth)",
+            "flat": "Shaded (flat)",
+            "wireframe": "Wireframe",
+            "edges": "Shaded with edges",
+            "points": "Points",
+        }[self.value]
+
+
+class StandardView(enum.Enum):
+    FRONT = "front"
+    BACK = "back"
+    LEFT = "left"
+    RIGHT = "right"
+    TOP = "top"
+    BOTTOM = "bottom"
+    ISO = "iso"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize() if self is not StandardView.ISO else "Isometric"
+
+
+def _view_vectors(view: StandardView, y_up: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(direction from focal point to camera, view-up) in model coordinates."""
+    if y_up:
+        up, front, right = np.array([0, 1, 0.0]), np.array([0, 0, 1.0]), np.array([1, 0, 0.0])
+    else:
+        up, front, right = np.array([0, 0, 1.0]), np.array([0, -1, 0.0]), np.array([1, 0, 0.0])
+    table = {
+        StandardView.FRONT: (front, up),
+        StandardView.BACK: (-front, up),
+        StandardView.RIGHT: (right, up),
+        StandardView.LEFT: (-right, up),
+        StandardView.TOP: (up, -front),
+        StandardView.BOTTOM: (-up, front),
+        StandardView.ISO: (front + right + up, up),
+    }
+    direction, view_up = table[view]
+    return direction / np.linalg.norm(direction), view_up
+
+
+def format_length(value_mm: float, unit: str) -> str:
+    value = value_mm / UNIT_SCALE[unit]
+    digits = 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+    return f"{value:.{digits}f} {unit}"
+
+
+class Viewport(QtWidgets.QWidget):
+    """The viewport widget. Call :meth:`close_viewport` (or close the widget) to free GL."""
+
+    #: Emitted after every rendered frame.
+    frame_rendered = QtCore.Signal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("viewport")
+        self._plotter = QtInteractor(self, multi_samples=0, auto_update=False)
+        self._plotter.enable_anti_aliasing = None  # keep MSAA off: costs ~100 B/triangle
+        # pyvista binds keys such as "q" (close) and "v"; the window owns the shortcuts.
+        self._plotter.iren.clear_key_event_callbacks()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._plotter)
+        self._plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        self._plotter.add_axes(interactive=False, line_width=2, labels_off=False)
+        self._plotter.ren_win.AddObserver("EndEvent", self._on_render_end)
+
+        self._prepared: PreparedScene | None = None
+        self._actors: list[vtkActor] = []
+        self._overlay_actors: list[object] = []
+        self._mode = ViewMode.SMOOTH
+        self._unit = "mm"
+        self._model_mm = 1.0
+        self._y_up = False
+        self._show_grid = True
+        self._show_bounds = True
+        self._show_axes = True
+        self._closed = False
+
+    # ------------------------------------------------------------------ scene
+    @property
+    def plotter(self) -> QtInteractor:
+        return self._plotter
+
+    @property
+    def prepared(self) -> PreparedScene | None:
+        return self._prepared
+
+    @property
+    def mode(self) -> ViewMode:
+        return self._mode
+
+    def show_scene(self, prepared: PreparedScene, *, keep_camera: bool = False) -> None:
+        """Replace what is shown with ``prepared`` and render one frame."""
+        self._remove_actors()
+        self._prepared = prepared
+        scene = prepared.scene
+        self._y_up = scene.format in Y_UP_FORMATS
+        self._model_mm = MODEL_UNIT_MM.get((scene.unit or "millimeter").lower(), 1.0)
+        for item in prepared.parts:
+            actor = make_actor(item)
+            self._actors.append(actor)
+            self._plotter.renderer.AddActor(actor)
+        self._apply_mode()
+        self._rebuild_overlays()
+        if not keep_camera:
+            self.set_view(StandardView.ISO, render=False)
+        self.request_render()
+
+    def clear(self) -> None:
+        self._remove_actors()
+        self._prepared = None
+        self._rebuild_overlays()
+        self.request_render()
+
+    def _remove_actors(self) -> None:
+        for actor in self._actors:
+            self._plotter.renderer.RemoveActor(actor)
+        self._actors.clear()
+
+    # ------------------------------------------------------------------ modes
+    def set_mode(self, mode: ViewMode) -> None:
+        self._mode = mode
+        self._apply_mode()
+        self.request_render()
+
+    def _apply_mode(self) -> None:
+        for actor in self._actors:
+            prop = actor.GetProperty()
+            prop.EdgeVisibilityOff()
+            prop.SetRepresentationToSurface()
+            is_pbr = prop.GetInterpolation() == VTK_PBR
+            if self._mode is ViewMode.SMOOTH:
+                if not is_pbr:
+                    prop.SetInterpolationToPhong()
+            elif self._mode is ViewMode.FLAT:
+                if not is_pbr:
+                    prop.SetInterpolationToFlat()
+            elif self._mode is ViewMode.WIREFRAME:
+                prop.SetRepresentationToWireframe()
+                prop.SetLineWidth(1.0)
+            elif self._mode is ViewMode.EDGES:
+                prop.EdgeVisibilityOn()
+                prop.SetEdgeColor(*EDGE_COLOR)
+            elif self._mode is ViewMode.POINTS:
+                prop.SetRepresentationToPoints()
+                prop.SetPointSize(3.0)
+            # Without normals the mapper shades each face flat anyway; smooth needs them.
+            mapper = actor.GetMapper()
+            mapper.Modified()
+
+    # ------------------------------------------------------------------ camera
+    def _camera(self) -> vtkCamera:
+        # The plain VTK camera: pyvista's wrappers render on every change.
+        return vtkRenderer.GetActiveCamera(self._plotter.renderer)
+
+    def set_view(self, view: StandardView, *, render: bool = True) -> None:
+        direction, up = _view_vectors(view, self._y_up)
+        camera = self._camera()
+        focal = np.array(camera.GetFocalPoint())
+        if self._prepared is not None:
+            x0, x1, y0, y1, z0, z1 = self._prepared.bounds
+            focal = np.array([(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2])
+        camera.SetFocalPoint(*focal)
+        camera.SetPosition(*(focal + direction))
+        camera.SetViewUp(*up)
+        self.fit(render=render)
+
+    def fit(self, *, render: bool = True) -> None:
+        renderer = self._plotter.renderer
+        if self._prepared is not None:
+            vtkRenderer.ResetCamera(renderer, self._prepared.bounds)
+        else:
+            vtkRenderer.ResetCamera(renderer)
+        vtkRenderer.ResetCameraClippingRange(renderer)
+        if render:
+            self.request_render()
+
+    def set_parallel_projection(self, enabled: bool) -> None:
+        self._camera().SetParallelProjection(enabled)
+        self.fit()
+
+    @property
+    def parallel_projection(self) -> bool:
+        return bool(self._camera().GetParallelProjection())
+
+    # ------------------------------------------------------------------ overlays
+    def set_grid_visible(self, visible: bool) -> None:
+        self._show_grid = visible
+        self._rebuild_overlays()
+        self.request_render()
+
+    def set_bounds_visible(self, visible: bool) -> None:
+        self._show_bounds = visible
+        self._rebuild_overlays()
+        self.request_render()
+
+    def set_axes_visible(self, visible: bool) -> None:
+        self._show_axes = visible
+        if visible:
+            self._plotter.show_axes()
+        else:
+            self._plotter.hide_axes()
+        self.request_render()
+
+    def set_unit(self, unit: str) -> None:
+        if unit not in UNIT_SCALE:
+            raise ValueError(f"unknown unit {unit!r}")
+        self._unit = unit
+        self._rebuild_overlays()
+        self.request_render()
+
+    @property
+    def unit(self) -> str:
+        return self._unit
+
+    def dimensions_text(self) -> str:
+        """ "120.0 × 80.0 × 45.0 mm" for the shown model, in the chosen unit."""
+        if self._prepared is None:
+            return ""
+        x0, x1, y0, y1, z0, z1 = self._prepared.bounds
+        parts = [
+            format_length((hi - lo) * self._model_mm, self._unit)
+            for lo, hi in ((x0, x1), (y0, y1), (z0, z1))
+        ]
+        return " × ".join(p.rsplit(" ", 1)[0] for p in parts) + f" {self._unit}"
+
+    def _rebuild_overlays(self) -> None:
+        renderer = self._plotter.renderer
+        for actor in self._overlay_actors:
+            renderer.RemoveActor(actor)
+        self._overlay_actors.clear()
+        if self._prepared is None:
+            return
+        bounds = self._prepared.bounds
+        if self._show_grid:
+            self._overlay_actors.append(grid_actor(bounds, y_up=self._y_up))
+        if self._show_bounds:
+            self._overlay_actors.append(outline_actor(bounds))
+            self._overlay_actors.append(self._dimension_labels(bounds))
+        for actor in self._overlay_actors:
+            renderer.AddActor(actor)
+
+    def _dimension_labels(self, bounds: tuple[float, ...]) -> object:
+        x0, x1, y0, y1, z0, z1 = bounds
+        mm = self._model_mm
+        anchors = np.array(
+            [[(x0 + x1) / 2, y0, z0], [x1, (y0 + y1) / 2, z0], [x1, y0, (z0 + z1) / 2]]
+        )
+        texts = [
+            f"X {format_length((x1 - x0) * mm, self._unit)}",
+            f"Y {format_length((y1 - y0) * mm, self._unit)}",
+            f"Z {format_length((z1 - z0) * mm, self._unit)}",
+        ]
+        labels = self._plotter.add_point_labels(
+            pv.PolyData(anchors),
+            texts,
+            font_size=13,
+            text_color="white",
+            shape_color=(0.2, 0.22, 0.26),
+            shape_opacity=0.8,
+            point_size=1,
+            show_points=False,
+            always_visible=True,
+            render=False,
+            reset_camera=False,
+        )
+        # add_point_labels adds to the renderer itself; overlays are (re)added together.
+        self._plotter.renderer.RemoveActor(labels)
+        return labels
+
+    # ------------------------------------------------------------------ output
+    def request_render(self) -> None:
+        """Schedule one frame.
+
+        The widget's ``paintGL`` always renders; calling the render window directly as
+        well would draw every frame twice (0.7 s extra at 5M triangles).
+        """
+        if not self._closed:
+            self._plotter.update()
+
+    def render_now(self) -> None:
+        """Render synchronously, now (screenshots, grabs of the whole window)."""
+        if not self._closed:
+            self._plotter._render()
+
+    def grab_image(self, *, transparent: bool = False) -> np.ndarray:
+        """Render now and return the pixels, ``(h, w, 3)`` or RGBA when ``transparent``."""
+        renderer = self._plotter.renderer
+        gradient = renderer.GetGradientBackground()
+        if transparent:
+            # Clear to alpha 0 instead of the (opaque) gradient for this one frame.
+            renderer.GradientBackgroundOff()
+            renderer.SetBackgroundAlpha(0.0)
+        try:
+            self.render_now()
+            image: np.ndarray = self._plotter.screenshot(
+                None, transparent_background=transparent, return_img=True
+            )
+        finally:
+            if transparent:
+                renderer.SetBackgroundAlpha(1.0)
+                renderer.SetGradientBackground(gradient)
+                self.request_render()
+        return image
+
+    def _on_render_end(self, *_: object) -> None:
+        self.frame_rendered.emit()
+
+    def screenshot(self, path: Path, *, transparent: bool = False) -> Path:
+        """Save what the viewport shows as a PNG (optionally with a transparent background)."""
+        from PIL import Image
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(self.grab_image(transparent=transparent)).save(path, format="PNG")
+        return path
+
+    def close_viewport(self) -> None:
+        """Release the render window; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        # No paint may reach the render window once it is finalised.
+        self._plotter.setUpdatesEnabled(False)
+        self._remove_actors()
+        self._overlay_actors.clear()
+        self._prepared = None
+        self._plotter.close()
+
+    def closeEvent(self, event: object) -> None:
+        self.close_viewport()
+        super().closeEvent(event)  # type: ignore[arg-type]
