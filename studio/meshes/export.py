@@ -6,6 +6,7 @@ never leaves half a file under the name the designer chose.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 from collections.abc import Callable
@@ -60,7 +61,8 @@ def export(scene: Scene, path: Path, *, format: MeshFormat | None = None) -> lis
     path
         The target file.
     format
-        The format to write; from ``path``'s extension when ``None``.
+        The format to write; from ``path``'s extension when ``None``. STL is always
+        written binary and PLY binary little-endian, whichever variant is asked for.
 
     Returns
     -------
@@ -77,6 +79,9 @@ def export(scene: Scene, path: Path, *, format: MeshFormat | None = None) -> lis
         raise MeshFormatError(
             f"There is nothing to export to {file_label(path)}: the model has no faces."
         )
+    if any(part.n_faces == 0 for part in scene.parts):
+        # Empty parts have nothing to write and no bounds; leave them out of the file.
+        scene = dataclasses.replace(scene, parts=[p for p in scene.parts if p.n_faces > 0])
     try:
         return _writer(fmt)(scene, path)
     except OSError as exc:

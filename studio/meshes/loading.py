@@ -132,8 +132,10 @@ def validate(scene: Scene, path: Path, limits: Limits) -> None:
                 f"{label} is damaged: some coordinates are not numbers (NaN or infinity)."
             )
         faces = part.faces
-        if faces is not None and faces.size and (
-            int(faces.min()) < 0 or int(faces.max()) >= part.n_vertices
+        if (
+            faces is not None
+            and faces.size
+            and (int(faces.min()) < 0 or int(faces.max()) >= part.n_vertices)
         ):
             raise MeshFormatError(f"{label} is damaged: a face uses a vertex that does not exist.")
 

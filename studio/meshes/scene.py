@@ -97,10 +97,17 @@ class Material:
     @property
     def is_pbr(self) -> bool:
         """True when the material has more than a base colour to show."""
-        return any(
-            t is not None
-            for t in (self.metallic_roughness_texture, self.normal_texture, self.emissive_texture)
-        ) or self.metallic > 0.0
+        return (
+            any(
+                t is not None
+                for t in (
+                    self.metallic_roughness_texture,
+                    self.normal_texture,
+                    self.emissive_texture,
+                )
+            )
+            or self.metallic > 0.0
+        )
 
 
 @dataclass(eq=False)

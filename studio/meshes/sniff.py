@@ -213,10 +213,8 @@ def _detect_binary(path: Path, head: bytes, size: int) -> MeshFormat:
                 f"file holds only {max(size - 84, 0) // 50:,}. It may not have finished "
                 "downloading or copying."
             )
-        raise MeshFormatError(
-            f"{label} is damaged: it has {size - expected:,} bytes more than the "
-            f"{count:,} triangles its header promises."
-        )
+        # Some exporters pad the file; the reader notes and ignores the extra bytes.
+        return MeshFormat.STL_BINARY
     raise MeshFormatError(
         f"{label} is not a 3D model format Kiln Studio knows. It opens {_SUPPORTED} files."
     )

@@ -7,6 +7,7 @@ Vertex counts equal trimesh's after ``merge_vertices(merge_tex=True, merge_norm=
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -14,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.meshes.scene import Int32Array, Part, Scene
-from studio.meshes.welding import welded_faces
+from studio.meshes.welding import hash_rows, welded_faces
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 #: Triangles per block when computing areas and volumes (bounds float64 temporaries).
-_BLOCK = 1 << 20
+_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class MeshStats:
                 f"{_count(self.duplicate_faces, 'face is a duplicate', 'faces are duplicates')}"
                 " of another face."
             )
-        if self.bodies > 1:
+        if self.bodies > self.parts:
+            # Separate parts are the file's own structure; loose pieces inside a part are not.
             out.append(f"The mesh is made of {self.bodies:,} separate pieces.")
         return out
 
@@ -152,19 +154,22 @@ def _measure_part(part: Part, step: Any) -> _PartStats:
     step(0.0)
     faces, weld = welded_faces(part)
     stats.vertices = weld.count
-    step(0.35)
-    zero_area = _area_volume(part, stats)
-    step(0.5)
-    repeated = (
-        (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
-    )
-    stats.degenerate = int(np.count_nonzero(repeated | zero_area))
-    del repeated, zero_area
-    stats.duplicates = _duplicate_count(faces, weld.count)
-    step(0.6)
-    stats.watertight, stats.winding_consistent = _edge_checks(faces, weld.count)
-    step(0.85)
-    stats.bodies = _body_count(faces, weld.count)
+    step(0.4)
+    # The edge sort releases the GIL: it runs on a second core while this thread does
+    # the rest, starting with the connected-components pass that holds the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesh-edges") as pool:
+        edges = pool.submit(_edge_checks, faces, weld.count)
+        stats.bodies = _body_count(faces, weld.count)
+        step(0.6)
+        zero_area = _area_volume(part, stats)
+        repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2])
+        repeated |= faces[:, 0] == faces[:, 2]
+        stats.degenerate = int(np.count_nonzero(repeated | zero_area))
+        del repeated, zero_area
+        step(0.75)
+        stats.duplicates = _duplicate_count(faces, weld.count)
+        step(0.9)
+        stats.watertight, stats.winding_consistent = edges.result()
     step(1.0)
     return stats
 
@@ -194,49 +199,68 @@ def _area_volume(part: Part, stats: _PartStats) -> npt.NDArray[np.bool_]:
 
 def _duplicate_count(faces: Int32Array, n_vertices: int) -> int:
     """Faces that use the same three positions as an earlier face (in any order)."""
-    from studio.meshes.welding import hash_rows
-
-    ordered = np.sort(faces, axis=1).astype(np.int64)
+    # Each face's indices in ascending order (three ufuncs beat a row-wise np.sort).
+    # int32 is safe: the sum of three indices stays far below 2**31 within the limits.
+    a, b, c = faces[:, 0], faces[:, 1], faces[:, 2]
+    low = np.minimum(np.minimum(a, b), c)
+    high = np.maximum(np.maximum(a, b), c)
+    middle = a + b
+    middle += c
+    middle -= low
+    middle -= high
+    ordered = np.column_stack([low, middle, high])
+    del low, middle, high
     if n_vertices < 1 << 21:
         # Three 21-bit indices fit one int64 key exactly.
-        keys = (ordered[:, 0] << 42) | (ordered[:, 1] << 21) | ordered[:, 2]
+        keys = ordered[:, 0].astype(np.int64) << 42
+        keys |= ordered[:, 1].astype(np.int64) << 21
+        keys |= ordered[:, 2]
         keys.sort()
         return int(np.count_nonzero(keys[1:] == keys[:-1]))
-    # Hash, sort, then confirm each equal-hash neighbour pair on the indices themselves.
-    keys, order = hash_rows(ordered)
-    candidates = np.flatnonzero(keys[1:] == keys[:-1])
-    left = ordered[order[candidates]]
-    right = ordered[order[candidates + 1]]
-    same = np.all(left == right, axis=1)
-    if same.all():
-        return int(candidates.shape[0])
-    # A collision: settle it exactly (rare enough that the slow path does not matter).
-    return int(faces.shape[0] - np.unique(ordered, axis=0).shape[0])
+    # Hash and sort; only rows in equal-hash runs can be duplicates, so settle those
+    # exactly (equal rows always share a run, so runs never need comparing).
+    hashes, order = hash_rows(ordered)
+    paired = np.zeros(hashes.shape[0], dtype=bool)
+    same = hashes[1:] == hashes[:-1]
+    paired[1:] |= same
+    paired[:-1] |= same
+    members = ordered[order[paired]]
+    if members.shape[0] == 0:
+        return 0
+    return int(members.shape[0] - np.unique(members, axis=0).shape[0])
 
 
 def _edge_checks(faces: Int32Array, n_vertices: int) -> tuple[bool, bool]:
     """(watertight, winding consistent) from how often and which way edges are used."""
-    a = faces.astype(np.int64)
-    starts = a.reshape(-1)
-    ends = a[:, [1, 2, 0]].reshape(-1)
-    del a
-    low = np.minimum(starts, ends)
-    high = np.maximum(starts, ends)
+    starts = faces.reshape(-1)
+    ends = faces[:, [1, 2, 0]].reshape(-1)
     # One key per directed edge: the undirected edge, then a bit for its direction.
-    keys = (low * n_vertices + high) << 1
+    keys = np.minimum(starts, ends).astype(np.int64)
+    keys *= n_vertices
+    keys += np.maximum(starts, ends)
+    keys <<= 1
     keys |= starts > ends
-    del low, high, starts, ends
+    del ends
     keys.sort()
-    undirected = keys >> 1
-    boundaries = np.flatnonzero(undirected[1:] != undirected[:-1]) + 1
-    group_starts = np.concatenate(([0], boundaries))
+    # Closed meshes (the common case) need no run bookkeeping: sorted keys pair up as
+    # (k, k') with the same undirected edge, and consecutive pairs differ.
+    if keys.shape[0] % 2 == 0:
+        first, second = keys[0::2], keys[1::2]
+        within = first ^ second
+        if bool(np.all(within <= 1)) and bool(np.all((second[:-1] ^ first[1:]) > 1)):
+            return True, bool(np.all(within == 1))
+        del first, second, within
+    # Runs of equal undirected edges: keys differ by more than the direction bit.
+    new_run = np.empty(keys.shape[0], dtype=bool)
+    new_run[0] = True
+    np.greater(keys[1:] ^ keys[:-1], 1, out=new_run[1:])
+    group_starts = np.flatnonzero(new_run)
+    del new_run
     counts = np.diff(np.append(group_starts, keys.shape[0]))
-    watertight = bool(np.all(counts == 2))
     pairs = group_starts[counts == 2]
     # In a consistently wound pair one edge runs each way: the sorted bits are 0 then 1.
-    directions = keys & 1
-    winding = bool(np.all(directions[pairs] != directions[pairs + 1]))
-    return watertight, winding
+    winding = bool(np.all((keys[pairs] & 1) != (keys[pairs + 1] & 1)))
+    return False, winding
 
 
 def _body_count(faces: Int32Array, n_vertices: int) -> int:

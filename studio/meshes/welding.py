@@ -48,8 +48,7 @@ class Weld:
 
 def _quantized(column: Float32Array) -> UInt64Array:
     """A coordinate column rounded like trimesh, as float64 bit patterns (-0.0 → 0.0)."""
-    rounded = column.astype(np.float64)
-    rounded *= MERGE_SCALE
+    rounded = np.multiply(column, MERGE_SCALE, dtype=np.float64)
     np.round(rounded, out=rounded)
     rounded += 0.0  # turns -0.0 into +0.0 so both have one bit pattern
     return rounded.view(np.uint64)
@@ -77,8 +76,8 @@ def _hash(vertices: Float32Array) -> UInt64Array:
     return key
 
 
-def hash_rows(rows: IntArray) -> tuple[UInt64Array, IntArray]:
-    """Sorted hashes of ``(n, k)`` int64 rows and the permutation that sorts them.
+def hash_rows(rows: npt.NDArray[np.integer]) -> tuple[UInt64Array, IntArray]:
+    """Sorted hashes of ``(n, k)`` integer rows and the permutation that sorts them.
 
     Equal rows get equal hashes; unequal rows rarely do, so callers confirm matches.
     """
@@ -130,7 +129,7 @@ def weld_positions(vertices: Float32Array) -> Weld:
     key <<= shift
     key |= np.arange(n, dtype=np.uint64)
     key.sort()
-    order = (key & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    order = (key & np.uint64((1 << index_bits) - 1)).astype(np.int32)
     key >>= shift
     starts = np.empty(n, dtype=bool)
     starts[0] = True
@@ -141,28 +140,34 @@ def weld_positions(vertices: Float32Array) -> Weld:
     group -= 1
     inverse = np.empty(n, dtype=np.int32)
     inverse[order] = group
-    first = order[starts]
+    first = order[starts].astype(np.int64)
     return Weld(inverse, first)
 
 
 def _split_collisions(
-    vertices: Float32Array, order: IntArray, starts: npt.NDArray[np.bool_]
+    vertices: Float32Array, order: Int32Array, starts: npt.NDArray[np.bool_]
 ) -> None:
     """Make every group hold one rounded position, editing ``order``/``starts`` in place.
 
-    Groups that share a hash but not a position are re-sorted exactly by coordinates;
-    with a good hash there are none or a handful, so this costs three gathers.
+    Members of a group sit next to each other in sorted order, so a group is pure when
+    each member equals its predecessor: one gather of the rows, then sequential compares.
+    The compare is on the raw float32 values (where -0.0 == 0.0): equal raw values are
+    equal rounded values, and the rare group whose raw values differ (a collision, or
+    values closer than 1e-8) is re-sorted exactly by its rounded coordinates.
     """
-    group = np.cumsum(starts, dtype=np.int64)
-    group -= 1
-    heads = np.flatnonzero(starts)
-    mixed = np.zeros(heads.shape[0], dtype=bool)
+    rows = vertices[order]
+    inside = ~starts[1:]
+    clash = np.zeros(inside.shape[0], dtype=bool)
     for axis in range(3):
-        bits = _quantized(vertices[:, axis])[order]
-        mixed[group[bits != bits[heads][group]]] = True
-        del bits
-    if not mixed.any():
+        column = rows[:, axis]
+        clash |= (column[1:] != column[:-1]) & inside
+    del rows
+    if not clash.any():
         return
+    group = np.cumsum(starts, dtype=np.int32)
+    group -= 1
+    mixed = np.zeros(int(group[-1]) + 1, dtype=bool)
+    mixed[group[1:][clash]] = True
     members = np.flatnonzero(mixed[group])  # sorted positions of every mixed group
     columns = [_quantized(vertices[order[members], axis]) for axis in range(3)]
     within = np.lexsort((columns[2], columns[1], columns[0], group[members]))
@@ -170,8 +175,8 @@ def _split_collisions(
     ordered_group = group[members][within]
     change = np.ones(members.shape[0], dtype=bool)
     change[1:] = ordered_group[1:] != ordered_group[:-1]
-    for column in columns:
-        ordered = column[within]
+    for rounded in columns:
+        ordered = rounded[within]
         change[1:] |= ordered[1:] != ordered[:-1]
     starts[members] = change
 

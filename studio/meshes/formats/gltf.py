@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from studio.meshes.references import is_data_uri, resolve_reference
 from studio.meshes.request import ReadRequest
 from studio.meshes.scene import Material, MeshFormat, Scene, Texture
 
+_UNNAMED = re.compile(r"(?:geometry|GLTF)(?:_\d+)*")
+
 
 def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
     """Read a .glb or .gltf file; each placed primitive becomes a part."""
@@ -40,7 +43,13 @@ def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
         )
     request.cancel.raise_if_cancelled()
     request.progress(0.8, "Reading file")
-    return Scene(parts_from_scene(loaded), fmt)
+    parts = parts_from_scene(loaded)
+    for index, part in enumerate(parts):
+        if _UNNAMED.fullmatch(part.name):
+            # trimesh names unnamed meshes "geometry_0"; the file's name reads better.
+            stem = request.path.stem
+            part.name = stem if len(parts) == 1 else f"{stem} {index + 1}"
+    return Scene(parts, fmt)
 
 
 def _check_glb_lengths(request: ReadRequest) -> None:
@@ -105,7 +114,7 @@ class _GlbBuilder:
 
     def accessor(self, array: np.ndarray, kind: str, target: int | None, **extra: Any) -> int:
         component = {np.dtype(np.float32): 5126, np.dtype(np.uint32): 5125,
-                     np.dtype(np.uint8): 5121}[array.dtype]  # fmt: skip
+                     np.dtype(np.uint16): 5123, np.dtype(np.uint8): 5121}[array.dtype]  # fmt: skip
         view = self.view(
             np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes(), target
         )
@@ -193,8 +202,10 @@ def write_glb(scene: Scene, path: Path) -> list[Path]:
             )
         primitive: dict[str, Any] = {"attributes": attributes, "mode": 4}
         if part.faces is not None:
+            # 16-bit indices halve the index data of the many small meshes.
+            index_type = np.uint16 if part.n_vertices <= 0xFFFF else np.uint32
             primitive["indices"] = builder.accessor(
-                part.faces.astype(np.uint32).reshape(-1), "SCALAR", _ELEMENT_ARRAY_BUFFER
+                part.faces.astype(index_type).reshape(-1), "SCALAR", _ELEMENT_ARRAY_BUFFER
             )
         if part.material is not None:
             key = id(part.material)

@@ -35,7 +35,21 @@ def read(request: ReadRequest) -> Scene:
         )
     request.cancel.raise_if_cancelled()
     request.progress(0.8, "Reading file")
-    return Scene(parts_from_scene(loaded, reverse=True), MeshFormat.OBJ)
+    parts = parts_from_scene(loaded, reverse=True)
+    _drop_material_suffixes(parts)
+    return Scene(parts, MeshFormat.OBJ)
+
+
+def _drop_material_suffixes(parts: list[Part]) -> None:
+    """trimesh names parts "object_material"; show "object" when that stays unique."""
+    shortened = []
+    for part in parts:
+        suffix = f"_{part.material.name}" if part.material is not None else ""
+        cut = part.name[: -len(suffix)] if suffix and part.name.endswith(suffix) else part.name
+        shortened.append(cut or part.name)
+    if len(set(shortened)) == len(shortened):
+        for part, name in zip(parts, shortened, strict=True):
+            part.name = name
 
 
 def _safe_name(name: str, fallback: str, taken: set[str]) -> str:
@@ -80,7 +94,7 @@ def write(scene: Scene, path: Path) -> list[Path]:
         mtl.write("\n")
     out = io.StringIO()
     out.write("# Written by Kiln Studio\n")
-    if materials:  # always true; kept so an empty scene writes no .mtl
+    if materials:
         mtl_path = path.with_suffix(".mtl")
         write_atomic(mtl_path, mtl.getvalue().encode("utf-8"))
         written.append(mtl_path)
@@ -95,9 +109,7 @@ def write(scene: Scene, path: Path) -> list[Path]:
     return written
 
 
-def _write_part(
-    out: io.StringIO, part: Part, offsets: dict[str, int], material: str
-) -> None:
+def _write_part(out: io.StringIO, part: Part, offsets: dict[str, int], material: str) -> None:
     vertices = part.vertices.astype(np.float64)
     if part.colors is not None:
         colors = part.colors[:, :3].astype(np.float64) / 255.0

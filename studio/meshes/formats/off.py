@@ -54,9 +54,9 @@ def read(request: ReadRequest) -> Scene:
     vertices = np.ascontiguousarray(table[:, :3], dtype=np.float32)
     colors = None
     if has_color:
+        # x y z [nx ny nz] [r g b [a]] [u v]: the colour is what lies between.
         start = 6 if has_normal else 3
-        colors = _colors(table[:, start : start + 4])
-    del has_uv  # texture coordinates in OFF carry no texture; nothing to show them with
+        colors = _colors(table[:, start : table.shape[1] - (2 if has_uv else 0)])
     request.cancel.raise_if_cancelled()
     request.progress(0.6, "Reading file")
     faces = _faces(body[n_vertices : n_vertices + n_faces], label)
@@ -78,6 +78,7 @@ def _table(lines: list[bytes], label: str) -> Float64Array:
 
 
 def _colors(columns: Float64Array) -> UInt8Array | None:
+    columns = columns[:, :4]
     if columns.shape[1] < 3:
         return None
     if columns.size and columns.max() <= 1.0:

@@ -45,6 +45,11 @@ def read_binary(request: ReadRequest) -> Scene:
                 f"{request.label} is cut short: its header promises {count:,} triangles but "
                 f"the file holds only {available:,}. It may not have finished downloading."
             )
+        if available > count or (size - 84) % 50:
+            request.notes.append(
+                f"{request.label} has {size - 84 - 50 * count:,} bytes after its last "
+                "triangle; they were ignored."
+            )
         check_triangles(path, count, request.limits)
         corners = np.empty((3 * count, 3), dtype=np.float32)
         _read_records(fh, corners, count, request)
@@ -93,6 +98,8 @@ def read_ascii(request: ReadRequest) -> Scene:
 def _parse_solid(request: ReadRequest, text: bytes) -> Float32Array:
     # Drop the keywords, keep the numbers: 12 per facet (normal + three corners).
     numbers = _KEYWORDS.sub(b" ", text)
+    if not numbers.strip():
+        return np.zeros((0, 3), dtype=np.float32)  # fromstring would say [-1.0]
     try:
         values = np.fromstring(numbers, dtype=np.float32, sep=" ")
     except ValueError:

@@ -46,6 +46,7 @@ class _Object:
     #: (object id, model path or "", 4x4 row-vector transform)
     components: list[tuple[str, str, Float64Array]] = field(default_factory=list)
     color: tuple[float, float, float, float] | None = None
+    material_name: str = ""
 
 
 @dataclass
@@ -204,7 +205,8 @@ def _place(
             triangles = triangles[:, ::-1]
         material = None
         if obj.color is not None:
-            material = Material(name=obj.name, base_color=obj.color, roughness=0.6)
+            name = obj.material_name or obj.name
+            material = Material(name=name, base_color=obj.color, roughness=0.6)
         yield Part(
             np.ascontiguousarray(vertices, dtype=np.float32),
             np.ascontiguousarray(triangles, dtype=np.int32),
@@ -230,8 +232,8 @@ def _parse_model(request: ReadRequest, data: bytes) -> _Model:
     unit = "millimeter"
     objects: dict[str, _Object] = {}
     items: list[tuple[str, str, Float64Array]] = []
-    colors: dict[str, list[tuple[float, float, float, float] | None]] = {}
-    group: list[tuple[float, float, float, float] | None] | None = None
+    colors: dict[str, list[tuple[str, tuple[float, float, float, float] | None]]] = {}
+    group: list[tuple[str, tuple[float, float, float, float] | None]] | None = None
     current: _Object | None = None
     object_pid: tuple[str, str] | None = None
     vertex_text: list[str] = []
@@ -262,7 +264,8 @@ def _parse_model(request: ReadRequest, data: bytes) -> _Model:
             if first_triangle_pid is None and element.get("pid"):
                 first_triangle_pid = (element.get("pid", ""), element.get("p1", "0"))
         elif tag in ("base", "color") and group is not None:
-            group.append(_color(element.get("displaycolor") or element.get("color")))
+            color = _color(element.get("displaycolor") or element.get("color"))
+            group.append((element.get("name", ""), color))
         elif tag in ("basematerials", "colorgroup"):
             group = None
         elif tag == "component" and current is not None:
@@ -279,7 +282,8 @@ def _parse_model(request: ReadRequest, data: bytes) -> _Model:
             if pid is not None:
                 palette = colors.get(pid[0], [])
                 index = int(pid[1])
-                current.color = palette[index] if 0 <= index < len(palette) else None
+                if 0 <= index < len(palette):
+                    current.material_name, current.color = palette[index]
             objects[element.get("id", "")] = current
             current = None
         elif tag == "item":

@@ -118,6 +118,9 @@ def material_from_trimesh(material: Any, fallback_name: str) -> Material | None:
             double_sided=bool(material.doubleSided),
         )
     image = getattr(material, "image", None)
+    if _is_placeholder(image):
+        # trimesh invents a tiny grey texture when a file's material can't be read.
+        return None
     texture = texture_from_image(image, f"{name} colour")
     diffuse = _rgba(getattr(material, "diffuse", None), (0.8, 0.8, 0.8, 1.0))
     if texture is not None:
@@ -130,6 +133,13 @@ def material_from_trimesh(material: Any, fallback_name: str) -> Material | None:
         metallic=0.0,
         roughness=0.8,
     )
+
+
+def _is_placeholder(image: Any) -> bool:
+    """True for trimesh's stand-in texture: a 2x2 RGBA of (100, 100, 100, 255)."""
+    if not isinstance(image, Image.Image) or image.size != (2, 2) or image.mode != "RGBA":
+        return False
+    return image.getcolors(4) == [(4, (100, 100, 100, 255))]
 
 
 def part_from_trimesh(mesh: Any, name: str, transform: Any = None) -> Part:
