@@ -1,0 +1,160 @@
+"""The command line's grammar: argparse with one subcommand per task."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+PROG = "python -m studio"
+MAX_RENDER_SIZE = 8192
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
+def _pixels(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_RENDER_SIZE:
+        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_RENDER_SIZE} pixels")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; each command's ``handler`` is ``"module:function"``, imported when run
+    (so ``inspect`` doesn't pay for the library's database layer)."""
+    # Every command takes these, before or after its name. SUPPRESS keeps a subcommand's
+    # unset copy from overwriting a value given before the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the library folder (default: the per-user data folder, or $KILN_DATA_DIR)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show debug messages on stderr",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Kiln Studio without a window: inspect, convert and manage 3D models.",
+        parents=[common],
+    )
+    commands_ = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    inspect = commands_.add_parser(
+        "inspect", parents=[common], help="measure a model file and report problems"
+    )
+    inspect.add_argument("file", type=Path, metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+    inspect.set_defaults(handler="studio.cli.commands:inspect")
+
+    convert = commands_.add_parser(
+        "convert", parents=[common], help="write a model file in another format"
+    )
+    convert.add_argument("input", type=Path, metavar="IN")
+    convert.add_argument(
+        "output", type=Path, metavar="OUT", help="the format follows its extension"
+    )
+    convert.set_defaults(handler="studio.cli.commands:convert")
+
+    library = commands_.add_parser("library", parents=[common], help="the local library")
+    _add_library_commands(library, common)
+    return parser
+
+
+def _add_library_commands(
+    library: argparse.ArgumentParser, common: argparse.ArgumentParser
+) -> None:
+    sub = library.add_subparsers(dest="library_command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    def model(p: argparse.ArgumentParser) -> None:
+        p.add_argument("model", type=_positive, metavar="MODEL", help="the model's id")
+
+    def number(p: argparse.ArgumentParser) -> None:
+        p.add_argument("number", type=_positive, metavar="N", help="the version number")
+
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("import", "add a model file as a new model, or as a new version of one")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--model", type=_positive, metavar="ID", help="add a version to this model")
+    p.add_argument("--name", help="the new model's name (default: the file's name)")
+    p.add_argument(
+        "--no-thumbnail",
+        dest="thumbnail",
+        action="store_false",
+        help="don't render a thumbnail",
+    )
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.library_commands:import_")
+
+    p = add("list", "list the models, most recently changed first")
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.library_commands:list_")
+
+    p = add("versions", "list a model's versions, newest first")
+    model(p)
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.library_commands:versions")
+
+    p = add("activate", "make a version the active one")
+    model(p)
+    number(p)
+    p.set_defaults(handler="studio.cli.library_commands:activate")
+
+    p = add("delete-version", "delete one version of a model")
+    model(p)
+    number(p)
+    p.set_defaults(handler="studio.cli.library_commands:delete_version")
+
+    p = add("delete", "delete a model with all its versions")
+    model(p)
+    p.add_argument("--yes", action="store_true", help="confirm: this can't be undone")
+    p.set_defaults(handler="studio.cli.library_commands:delete")
+
+    p = add("export", "write a version to a file; the format follows OUT's extension")
+    model(p)
+    p.add_argument("output", type=Path, metavar="OUT")
+    p.add_argument(
+        "--version", type=_positive, metavar="N", help="the version (default: the active one)"
+    )
+    p.set_defaults(handler="studio.cli.library_commands:export")
+
+    p = add("render", "draw a version to a PNG image")
+    model(p)
+    p.add_argument("output", type=Path, metavar="OUT.png")
+    p.add_argument(
+        "--version", type=_positive, metavar="N", help="the version (default: the active one)"
+    )
+    p.add_argument(
+        "--size",
+        type=_pixels,
+        nargs=2,
+        metavar=("W", "H"),
+        default=(1024, 768),
+        help="the image size in pixels (default: 1024 768)",
+    )
+    p.add_argument("--transparent", action="store_true", help="no background")
+    p.set_defaults(handler="studio.cli.library_commands:render")
+
+    p = add("check", "look for problems in the library (exit code 1 if there are any)")
+    p.add_argument("--verify", action="store_true", help="also re-hash every stored file (slow)")
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.library_commands:check")

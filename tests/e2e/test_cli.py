@@ -1,0 +1,634 @@
+"""``python -m studio``: every command as a real subprocess, on real files."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.library import Library
+from tests.e2e.conftest import GENERATED, SAMPLES_DIR, Cli, committed_samples
+
+STATS_KEYS = {
+    "format",
+    "vertices",
+    "faces",
+    "parts",
+    "bounds",
+    "dimensions",
+    "area",
+    "volume",
+    "watertight",
+    "winding_consistent",
+    "degenerate_faces",
+    "duplicate_faces",
+    "bodies",
+    "file_size",
+    "unit",
+}
+MODEL_KEYS = {
+    "id",
+    "name",
+    "active_version_number",
+    "version_count",
+    "tags",
+    "updated_at",
+    "created_at",
+}
+VERSION_KEYS = {
+    "id",
+    "model_id",
+    "number",
+    "is_active",
+    "filename",
+    "format",
+    "file_size",
+    "source",
+    "stats",
+    "created_at",
+    "thumbnail_sha",
+}
+
+
+def assert_one_plain_line(stderr: str) -> str:
+    """A failure is one sentence on stderr: no traceback, no logging prefix."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    line = lines[0]
+    assert not line.startswith(("ERROR", "WARNING", "Traceback")), line
+    assert line.endswith("."), line
+    return line
+
+
+def assert_iso(value: str) -> None:
+    assert datetime.fromisoformat(value).tzinfo is not None, value
+
+
+# -- inspect -----------------------------------------------------------------------------
+
+
+def test_inspect_prints_a_readable_table(cli: Cli, generated_dir: Path) -> None:
+    out = cli.run("inspect", generated_dir / "box-binary.stl").stdout
+
+    lines = out.splitlines()
+    assert lines[0] == "box-binary.stl"
+    table = {k.strip(): v.strip() for k, v in (_split_row(line) for line in lines[2:] if line)}
+    assert table["Format"] == "STL (binary)"
+    assert table["Triangles"] == "12"
+    assert table["Vertices"] == "8"
+    assert table["Parts"] == "1"
+    assert table["Bodies"] == "1"
+    assert table["Dimensions"] == "10 × 20 × 30 mm"
+    assert table["Surface area"] == "2,200 mm²"
+    assert table["Volume"] == "6,000 mm³"
+    assert table["Watertight"] == "yes"
+    assert table["Winding"] == "consistent"
+    assert table["Degenerate faces"] == "0"
+    assert table["Duplicate faces"] == "0"
+    assert table["File size"] == "684 bytes"
+    assert "Warnings:" not in out
+
+
+def _split_row(line: str) -> tuple[str, str]:
+    label, _, value = line.partition("  ")
+    return label, value
+
+
+def test_inspect_reports_an_open_mesh_with_warnings(cli: Cli, generated_dir: Path) -> None:
+    path = generated_dir / "flawed-ascii.stl"
+    out = cli.run("inspect", path).stdout
+    table = {k.strip(): v.strip() for k, v in (_split_row(line) for line in out.splitlines())}
+    assert table["Format"] == "STL (ASCII)"
+    assert table["Volume"] == "not closed"
+    assert table["Watertight"] == "no"
+    assert table["Degenerate faces"] == "1"
+    assert table["Duplicate faces"] == "1"
+    assert "Warnings:" in out
+    assert "  - The mesh is not watertight" in out
+
+    data = cli.run("inspect", path, "--json").json()
+    assert data["volume"] is None
+    assert data["watertight"] is False
+    assert data["degenerate_faces"] == 1
+    assert data["duplicate_faces"] == 1
+    assert any("not watertight" in w for w in data["warnings"])
+
+
+def test_inspect_notes_an_extension_that_lies(cli: Cli, generated_dir: Path) -> None:
+    path = generated_dir / "tetra-obj-text.stl"
+    out = cli.run("inspect", path).stdout
+    assert "Format            OBJ\n" in out
+    assert "Notes:\n  - The file is named .stl but holds OBJ text" in out
+
+    data = cli.run("inspect", path, "--json").json()
+    assert data["format"] == "obj"
+    assert data["notes"] == ["The file is named .stl but holds OBJ text; it was opened as OBJ."]
+
+
+def test_inspect_json_shape(cli: Cli, generated_dir: Path) -> None:
+    data = cli.run("inspect", generated_dir / "box-binary.stl", "--json").json()
+
+    assert STATS_KEYS | {"warnings", "notes"} <= set(data)
+    assert data["format"] == "stl-binary"
+    assert data["bounds"] == [[0.0, 0.0, 0.0], [10.0, 20.0, 30.0]]
+    assert data["dimensions"] == [10.0, 20.0, 30.0]
+    assert data["area"] == pytest.approx(2200.0)
+    assert data["volume"] == pytest.approx(6000.0)
+    assert data["watertight"] is True
+    assert data["file_size"] == 684
+    assert data["warnings"] == []
+    assert data["notes"] == []
+
+
+TRIMESH_FILE_TYPE = {
+    "stl-binary": "stl",
+    "stl-ascii": "stl",
+    "obj": "obj",
+    "glb": "glb",
+    "gltf": "gltf",
+    "ply-ascii": "ply",
+    "ply-binary": "ply",
+    "off": "off",
+    "3mf": "3mf",
+}
+ALL_SAMPLES = [f"data/{name}" for name in committed_samples()] + [
+    f"generated/{name}" for name in sorted(GENERATED)
+]
+
+
+@pytest.fixture(params=ALL_SAMPLES)
+def sample(request: pytest.FixtureRequest, generated_dir: Path) -> Path:
+    where, _, name = str(request.param).partition("/")
+    return (SAMPLES_DIR if where == "data" else generated_dir) / name
+
+
+def trimesh_reference(path: Path, fmt: str) -> dict[str, float]:
+    """trimesh's counts for ``path``, part by part as studio.meshes counts them.
+
+    Each placed geometry is welded on position alone (``merge_tex``/``merge_norm``), then
+    the counts, areas and volumes are summed over the parts.
+    """
+    import trimesh
+
+    options: dict[str, Any] = {"process": False}
+    if fmt == "obj":
+        # studio.meshes makes one part per object and group; so must the reference.
+        options |= {"split_objects": True, "split_groups": True}
+    loaded = trimesh.load(str(path), file_type=TRIMESH_FILE_TYPE[fmt], **options)
+    if isinstance(loaded, trimesh.Scene):
+        geometries = list(loaded.dump(concatenate=False))
+    else:
+        geometries = [loaded]
+    meshes = [g for g in geometries if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+    for mesh in meshes:
+        mesh.merge_vertices(merge_tex=True, merge_norm=True)
+    return {
+        "vertices": sum(len(m.vertices) for m in meshes),
+        "faces": sum(len(m.faces) for m in meshes),
+        "parts": len(meshes),
+        "area": sum(float(m.area) for m in meshes),
+        "volume": sum(abs(float(m.volume)) for m in meshes),
+    }
+
+
+def test_inspect_agrees_with_trimesh(cli: Cli, sample: Path) -> None:
+    data = cli.run("inspect", sample, "--json").json()
+    assert STATS_KEYS | {"warnings", "notes"} <= set(data)
+    assert data["faces"] > 0
+    lo, hi = np.array(data["bounds"])
+    assert np.allclose(hi - lo, data["dimensions"])
+
+    reference = trimesh_reference(sample, data["format"])
+
+    for key in ("vertices", "faces", "parts", "area"):
+        assert data[key] == pytest.approx(reference[key], rel=1e-6), key
+    if data["volume"] is not None:
+        assert data["volume"] == pytest.approx(reference["volume"], rel=1e-6)
+
+
+# -- convert -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".glb", ".obj", ".stl", ".3mf", ".ply", ".off"])
+def test_convert_writes_every_supported_format(
+    cli: Cli, generated_dir: Path, tmp_path: Path, suffix: str
+) -> None:
+    source = generated_dir / "instanced.glb"
+    out = tmp_path / "out" / f"converted{suffix}"
+    out.parent.mkdir()
+
+    written = [Path(line) for line in cli.run("convert", source, out).stdout.splitlines()]
+
+    assert written[-1] == out
+    assert all(p.is_file() for p in written)
+    if suffix == ".obj":
+        assert out.with_suffix(".mtl") in written
+    before = cli.run("inspect", source, "--json").json()
+    after = cli.run("inspect", out, "--json").json()
+    assert after["faces"] == before["faces"]
+    assert after["area"] == pytest.approx(before["area"], rel=1e-5)
+    assert np.allclose(after["bounds"], before["bounds"], atol=1e-4)
+
+
+# -- failures: exit 1, one plain sentence ------------------------------------------------
+
+
+def test_corrupt_file(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.stl"
+    bad.write_bytes(b"kiln".ljust(80, b"\0") + (1000).to_bytes(4, "little") + b"\0" * 120)
+    run = cli.run("inspect", bad, expect=1)
+    line = assert_one_plain_line(run.stderr)
+    assert "“broken.stl” is cut short" in line
+    assert run.stdout == ""
+    cli.library("import", bad, expect=1)
+    assert cli.library("list", "--json").json() == {"models": []}
+
+
+def test_missing_file(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.obj"
+    for run in (
+        cli.run("inspect", missing, expect=1),
+        cli.run("convert", missing, tmp_path / "out.stl", expect=1),
+        cli.library("import", missing, expect=1),
+    ):
+        assert assert_one_plain_line(run.stderr) == "“nowhere.obj” could not be found."
+    assert not (tmp_path / "out.stl").exists()
+
+
+def test_not_a_model(cli: Cli, tmp_path: Path) -> None:
+    page = tmp_path / "model.glb"
+    page.write_text("<!DOCTYPE html><html><body>Not found</body></html>", encoding="utf-8")
+    run = cli.run("inspect", page, expect=1)
+    assert "is a web page, not a 3D model" in assert_one_plain_line(run.stderr)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["versions", "42"],
+        ["activate", "42", "1"],
+        ["delete-version", "42", "1"],
+        ["delete", "42", "--yes"],
+        ["export", "42", "out.stl"],
+        ["render", "42", "out.png"],
+    ],
+)
+def test_unknown_model_id(cli: Cli, args: list[str]) -> None:
+    run = cli.library(*args, expect=1)
+    assert assert_one_plain_line(run.stderr) == "There is no model with id 42."
+
+
+def test_unknown_version_number(cli: Cli, generated_dir: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    for args in (
+        ["activate", model, 9],
+        ["delete-version", model, 9],
+        ["export", model, "x.stl", "--version", 9],
+    ):
+        run = cli.library(*map(str, args), expect=1)
+        assert assert_one_plain_line(run.stderr) == "“box-binary” has no version 9."
+
+
+def test_deleting_the_only_version_is_refused(cli: Cli, generated_dir: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    run = cli.library("delete-version", str(model), "1", expect=1)
+    assert (
+        assert_one_plain_line(run.stderr)
+        == "“box-binary” has only this version. Delete the model instead."
+    )
+    assert cli.library("versions", str(model), "--json").json()["versions"][0]["number"] == 1
+
+
+def test_convert_to_an_unsupported_extension(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.fbx"
+    run = cli.run("convert", generated_dir / "box-binary.stl", out, expect=1)
+    line = assert_one_plain_line(run.stderr)
+    assert line == (
+        "Kiln Studio cannot export to “.fbx”. Choose one of .glb, .obj, .stl, .3mf, .ply, .off."
+    )
+    assert not out.exists()
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    run = cli.library("export", str(model), tmp_path / "model.gltf", expect=1)
+    assert ".glb, .obj, .stl, .3mf, .ply, .off" in assert_one_plain_line(run.stderr)
+
+
+def test_unexpected_errors_point_to_the_log(cli: Cli, generated_dir: Path, kiln_dirs: Any) -> None:
+    prelude = (
+        "import studio.meshes\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug in the measuring code')\n"
+        "studio.meshes.compute_stats = broken\n"
+    )
+    run = cli.run("inspect", generated_dir / "box-binary.stl", expect=1, prelude=prelude)
+    log_file = kiln_dirs.logs / "kiln-studio.log"
+    assert assert_one_plain_line(run.stderr) == (
+        f"Something went wrong inside Kiln Studio; details are in {log_file}."
+    )
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in logged
+    assert "RuntimeError: a bug in the measuring code" in logged
+
+
+def test_render_without_a_renderer(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    prelude = (
+        "import importlib.metadata\n"
+        "importlib.metadata.entry_points = lambda **kw: importlib.metadata.EntryPoints(())\n"
+    )
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    out = tmp_path / "model.png"
+    run = cli.library("render", str(model), out, expect=1, prelude=prelude)
+    assert "No renderer is installed" in assert_one_plain_line(run.stderr)
+    assert not out.exists()
+    # Importing still works: the thumbnail is simply left out, with a warning.
+    result = cli.library("import", generated_dir / "quads.off", "--json", prelude=prelude)
+    assert result.json()["version"]["thumbnail_sha"] is None
+    assert "No thumbnail was made for “quads.off”" in result.stderr
+
+
+# -- usage errors: exit 2 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["frobnicate"],
+        ["inspect"],
+        ["inspect", "a.stl", "--bogus"],
+        ["convert", "a.stl"],
+        ["library"],
+        ["library", "versions", "abc"],
+        ["library", "versions", "0"],
+        ["library", "activate", "1"],
+        ["library", "export", "1", "out.stl", "--version", "x"],
+        ["library", "render", "1", "out.png", "--size", "0", "100"],
+        ["library", "render", "1", "out.png", "--size", "100"],
+    ],
+)
+def test_usage_errors(cli: Cli, args: list[str]) -> None:
+    run = cli.run(*args, expect=2)
+    assert run.stderr.startswith("usage: python -m studio"), run.stderr
+    assert "error:" in run.stderr
+
+
+def test_deleting_a_model_needs_yes(cli: Cli, generated_dir: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    run = cli.library("delete", str(model), expect=2)
+    assert "--yes" in run.stderr
+    assert len(cli.library("list", "--json").json()["models"]) == 1
+
+    out = cli.library("delete", str(model), "--yes").stdout
+    assert out == "Deleted “box-binary” and its 1 version.\n"
+    assert cli.library("list", "--json").json() == {"models": []}
+
+
+def test_help(cli: Cli) -> None:
+    out = cli.run("--help").stdout
+    for command in ("inspect", "convert", "library"):
+        assert command in out
+    out = cli.run("library", "--help").stdout
+    for command in (
+        "import",
+        "list",
+        "versions",
+        "activate",
+        "delete-version",
+        "delete",
+        "export",
+        "render",
+        "check",
+    ):
+        assert command in out
+
+
+# -- library -----------------------------------------------------------------------------
+
+
+def test_import_json_and_messages(cli: Cli, generated_dir: Path) -> None:
+    box = generated_dir / "box-binary.stl"
+    first = cli.import_(box)
+
+    assert set(first) >= {"model", "version", "created", "notes"}
+    assert first["created"] is True
+    model, version = first["model"], first["version"]
+    assert set(model) >= MODEL_KEYS
+    assert set(version) >= VERSION_KEYS
+    assert model["name"] == "box-binary"
+    assert model["active_version_number"] == 1
+    assert model["version_count"] == 1
+    assert version["number"] == 1
+    assert version["is_active"] is True
+    assert version["format"] == "stl-binary"
+    assert version["stats"]["faces"] == 12
+    assert version["source"]["kind"] == "import"
+    for stamp in (model["created_at"], model["updated_at"], version["created_at"]):
+        assert_iso(stamp)
+
+    again = cli.library("import", box, "--no-thumbnail").stdout
+    assert again == f"box-binary.stl is already version 1 of “box-binary” (model {model['id']}).\n"
+
+    added = cli.library(
+        "import", generated_dir / "quads.off", "--model", str(model["id"]), "--no-thumbnail"
+    ).stdout
+    assert added == f"Added quads.off as version 2 of “box-binary” (model {model['id']}).\n"
+
+    other = cli.import_(generated_dir / "tetra-ascii.ply", "--name", "Pyramid")
+    assert other["model"]["name"] == "Pyramid"
+    assert other["model"]["id"] != model["id"]
+
+
+def test_import_passes_on_notes(cli: Cli, generated_dir: Path) -> None:
+    out = cli.library("import", generated_dir / "tetra-obj-text.stl", "--no-thumbnail").stdout
+    assert out.splitlines() == [
+        "Added tetra-obj-text.stl as version 1 of “tetra-obj-text” (model 1).",
+        "Note: The file is named .stl but holds OBJ text; it was opened as OBJ.",
+    ]
+
+
+def test_list_and_versions(cli: Cli, generated_dir: Path) -> None:
+    assert cli.library("list").stdout == "The library is empty.\n"
+    vase = cli.import_(generated_dir / "box-binary.stl", "--name", "Vase")["model"]["id"]
+    cli.import_(generated_dir / "quads.off", "--model", str(vase))
+    cup = cli.import_(generated_dir / "tetra-ascii.ply", "--name", "Cup")["model"]["id"]
+
+    models = cli.library("list", "--json").json()["models"]
+    assert [m["id"] for m in models] == [cup, vase]  # most recently changed first
+    assert set(models[0]) >= MODEL_KEYS
+    assert [(m["name"], m["active_version_number"], m["version_count"]) for m in models] == [
+        ("Cup", 1, 1),
+        ("Vase", 2, 2),
+    ]
+    for m in models:
+        assert_iso(m["updated_at"])
+
+    lines = cli.library("list").stdout.splitlines()
+    assert lines[0].split() == ["ID", "Name", "Active", "Versions", "Tags", "Updated"]
+    assert lines[1].split()[:4] == [str(cup), "Cup", "v1", "1"]
+    assert lines[2].split()[:4] == [str(vase), "Vase", "v2", "2"]
+
+    data = cli.library("versions", str(vase), "--json").json()
+    assert data["model"]["id"] == vase
+    versions = data["versions"]
+    assert [(v["number"], v["is_active"], v["format"]) for v in versions] == [
+        (2, True, "off"),
+        (1, False, "stl-binary"),
+    ]
+    assert set(versions[0]) >= VERSION_KEYS
+
+    lines = cli.library("versions", str(vase)).stdout.splitlines()
+    assert lines[0] == f"“Vase” (model {vase})"
+    assert lines[1].split() == [
+        "Version",
+        "Active",
+        "Source",
+        "Created",
+        "Format",
+        "Triangles",
+        "Size",
+    ]
+    assert lines[2].split()[:5] == ["v2", "active", "import", "of", "quads.off"]
+    assert lines[2].split()[-4:] == ["OFF", "12", str(versions[0]["file_size"]), "bytes"]
+    assert lines[3].split()[:4] == ["v1", "import", "of", "box-binary.stl"]
+
+
+def test_activate_and_delete_version(cli: Cli, generated_dir: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    cli.import_(generated_dir / "quads.off", "--model", str(model))
+    cli.import_(generated_dir / "tetra-ascii.ply", "--model", str(model))
+
+    out = cli.library("activate", str(model), "1").stdout
+    assert out == "Version 1 of “box-binary” is now active.\n"
+    assert _active(cli, model) == 1
+
+    out = cli.library("delete-version", str(model), "1").stdout
+    assert out == "Deleted version 1 of “box-binary”; version 3 is active.\n"
+    assert _active(cli, model) == 3
+    numbers = [
+        v["number"] for v in cli.library("versions", str(model), "--json").json()["versions"]
+    ]
+    assert numbers == [3, 2]
+
+
+def _active(cli: Cli, model: int) -> int:
+    versions = cli.library("versions", str(model), "--json").json()["versions"]
+    return next(v["number"] for v in versions if v["is_active"])
+
+
+def test_export(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    box = generated_dir / "box-binary.stl"
+    model = cli.import_(box)["model"]["id"]
+    cli.import_(generated_dir / "two-objects.obj", "--model", str(model))
+
+    same = tmp_path / "copy.stl"
+    assert cli.library("export", str(model), same, "--version", "1").stdout == f"{same}\n"
+    assert same.read_bytes() == box.read_bytes()  # same family: the stored bytes as they are
+
+    glb = tmp_path / "active.glb"
+    assert cli.library("export", str(model), glb).stdout == f"{glb}\n"
+    data = cli.run("inspect", glb, "--json").json()
+    assert (data["format"], data["faces"], data["parts"]) == ("glb", 8, 2)
+
+    obj = tmp_path / "box.obj"
+    written = cli.library("export", str(model), obj, "--version", "1").stdout.splitlines()
+    assert written[-1] == str(obj)
+    assert cli.run("inspect", obj, "--json").json()["faces"] == 12
+
+
+def test_check(cli: Cli, generated_dir: Path) -> None:
+    assert cli.library("check").stdout == f"The library in {cli.data_dir} is in good order.\n"
+    version = cli.import_(generated_dir / "box-binary.stl")["version"]
+    assert cli.library("check", "--json").json() == {
+        "data_dir": str(cli.data_dir),
+        "ok": True,
+        "problems": [],
+    }
+
+    with Library.open(cli.data_dir) as library:
+        library.blob_path(version["sha256"]).unlink()
+
+    run = cli.library("check", expect=1)
+    assert run.stdout.splitlines() == [
+        f"The store is missing the file of version 1 of model 1 ({version['sha256'][:12]}…)."
+    ]
+    assert assert_one_plain_line(run.stderr) == "The library has 1 problem."
+    data = cli.library("check", "--json", expect=1).json()
+    assert data["ok"] is False
+    assert len(data["problems"]) == 1
+
+
+def test_data_dir_goes_before_or_after_the_command(
+    cli: Cli, generated_dir: Path, kiln_dirs: Any
+) -> None:
+    box = generated_dir / "box-binary.stl"
+    cli.run("--data-dir", cli.data_dir, "library", "import", box, "--no-thumbnail")
+    assert len(cli.library("list", "--json").json()["models"]) == 1
+    # Without --data-dir: the per-user folder, which KILN_DATA_DIR overrides.
+    assert cli.run("library", "list", "--json").json() == {"models": []}
+    cli.run("library", "import", box, "--no-thumbnail")
+    assert (kiln_dirs.data / "library.sqlite3").is_file()
+
+
+def test_a_damaged_library_is_a_plain_failure(cli: Cli) -> None:
+    cli.data_dir.mkdir()
+    (cli.data_dir / "library.sqlite3").write_bytes(b"this is not a database" * 100)
+    run = cli.library("list", expect=1)
+    assert_one_plain_line(run.stderr)
+
+
+# -- rendering (needs a display) -----------------------------------------------------------
+
+
+def _model_pixels(png: bytes) -> int:
+    """Pixels that differ from the background's row colour (the background is a vertical
+    gradient, so the leftmost pixel of each row is background)."""
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    background = image[:, :1, :]
+    return int(np.count_nonzero(np.abs(image - background).max(axis=2) > 24))
+
+
+@pytest.mark.gl
+def test_render_writes_a_png_with_the_model(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    cli.import_(generated_dir / "instanced.glb", "--model", str(model))
+
+    out = tmp_path / "render.png"
+    assert (
+        cli.library("render", str(model), out, "--size", "320", "240", "--version", "1").stdout
+        == f"{out}\n"
+    )
+    image = Image.open(out)
+    assert image.format == "PNG"
+    assert image.size == (320, 240)
+    assert _model_pixels(out.read_bytes()) > 0.05 * 320 * 240
+
+    run = cli.library("render", str(model), tmp_path / "render.jpg", expect=1)
+    assert "PNG" in assert_one_plain_line(run.stderr)
+
+
+@pytest.mark.gl
+def test_render_transparent_background(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    clear = tmp_path / "clear.png"
+    cli.library("render", str(model), clear, "--transparent", "--size", "200", "200")
+    alpha = np.asarray(Image.open(clear))[:, :, 3]
+    assert alpha[0, 0] == 0
+    assert 0.02 * 200 * 200 < np.count_nonzero(alpha) < 0.9 * 200 * 200
+
+
+@pytest.mark.gl
+def test_import_renders_a_thumbnail(cli: Cli, generated_dir: Path) -> None:
+    result = cli.library("import", generated_dir / "box-binary.stl", "--json").json()
+    version = result["version"]
+    assert version["thumbnail_sha"] is not None
+    assert result["model"]["thumbnail_sha"] == version["thumbnail_sha"]
+    with Library.open(cli.data_dir) as library:
+        path = library.thumbnail_path(version["id"])
+        assert path is not None
+        png = path.read_bytes()
+    assert Image.open(io.BytesIO(png)).size == (256, 256)
+    assert _model_pixels(png) > 0.05 * 256 * 256
