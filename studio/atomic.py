@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+
+def _default_mode() -> int:
+    # mkstemp makes 0600 files; new files should get the usual 0666 minus the umask.
+    # Reading the umask means setting it; this runs once, at import, before threads.
+    current = os.umask(0)
+    os.umask(current)
+    return 0o666 & ~current
+
+
+_NEW_FILE_MODE = _default_mode()
 
 
 def fsync_dir(directory: Path) -> None:
@@ -32,6 +44,12 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)  # keep a replaced file's mode
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        if os.name != "nt":
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:

@@ -8,8 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from studio.meshes import MeshStats
 from ui.version_browser import describe_size
-
-UNIT_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
+from viewer.viewport import MODEL_UNIT_MM, UNIT_SCALE
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -113,7 +112,9 @@ class Inspector(QtWidgets.QWidget):
         stats = self._stats
         if stats is None:
             return
-        scale = 1.0 / UNIT_MM[self._unit]
+        # Stats are in the file's own unit (3MF may declare one); show the chosen unit.
+        model_mm = MODEL_UNIT_MM.get(str(stats.get("unit") or "millimeter").lower(), 1.0)
+        scale = model_mm / UNIT_SCALE[self._unit]
         unit = self._unit
         dims = stats["dimensions"]
         volume = stats.get("volume")

@@ -116,6 +116,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.library_panel = LibraryPanel(library, self.events, self)
         self.version_browser = VersionBrowser(library, self.events, self, confirm=confirm)
         self.inspector = Inspector(self)
+        self.inspector.setMinimumWidth(340)
+        self.library_panel.setMinimumWidth(320)
         self._add_dock(
             "Library",
             "libraryDock",

@@ -62,10 +62,11 @@ def apply_material(actor: vtkActor, item: PreparedPart) -> None:
     r, g, b, a = material.base_color
     prop.SetColor(r, g, b)
     prop.SetOpacity(a)
-    if item.has_uv and material.base_color_texture is not None:
-        actor.SetTexture(make_texture(material.base_color_texture, srgb=True))
     if material.is_pbr and item.has_uv:
         _apply_pbr(actor, material)
+        return
+    if item.has_uv and material.base_color_texture is not None:
+        actor.SetTexture(make_texture(material.base_color_texture, srgb=True))
     else:
         prop.SetSpecular(0.2)
         prop.SetSpecularPower(20)
@@ -89,11 +90,30 @@ def _apply_pbr(actor: vtkActor, material: Material) -> None:
     if material.base_color_texture is not None:
         prop.SetBaseColorTexture(make_texture(material.base_color_texture, srgb=True))
     if material.metallic_roughness_texture is not None:
-        # glTF packs roughness in G and metallic in B, which is VTK's ORM layout.
-        prop.SetORMTexture(make_texture(material.metallic_roughness_texture, srgb=False))
+        prop.SetORMTexture(make_texture(orm_texture(material), srgb=False))
     if material.emissive_texture is not None:
         prop.SetEmissiveTexture(make_texture(material.emissive_texture, srgb=True))
         prop.SetEmissiveFactor(*material.emissive)
+
+
+def orm_texture(material: Material) -> Texture:
+    """glTF's metallic-roughness texture as VTK's occlusion-roughness-metallic one.
+
+    Both keep roughness in G and metallic in B, but VTK reads R as ambient occlusion while
+    glTF leaves it unused (often 0, which would render black). R becomes the occlusion
+    texture when there is one of the same size, else fully lit.
+    """
+    source = material.metallic_roughness_texture
+    assert source is not None
+    image = np.array(source.image[..., :3], dtype=np.uint8, copy=True)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    occlusion = material.occlusion_texture
+    if occlusion is not None and occlusion.image.shape[:2] == image.shape[:2]:
+        image[..., 0] = occlusion.image[..., 0] if occlusion.image.ndim == 3 else occlusion.image
+    else:
+        image[..., 0] = 255
+    return Texture(image=image, name=source.name)
 
 
 def nice_step(span: float, target_lines: int = 12) -> float:

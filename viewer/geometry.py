@@ -139,6 +139,20 @@ def prepare_scene(scene: Scene) -> PreparedScene:
     return PreparedScene(scene=scene, parts=prepared, bounds=(x0, x1, y0, y1, z0, z1))
 
 
+def release(plotter: object) -> None:
+    """Close a plotter and free its render objects now, on this (the GUI) thread.
+
+    pyvista plotters hold reference cycles. Left to the cyclic garbage collector, they
+    may be freed on a worker thread, where destroying GL objects deadlocks against the
+    GUI thread holding the GL context.
+    """
+    import gc
+
+    plotter.close()  # type: ignore[attr-defined]
+    del plotter
+    gc.collect()
+
+
 def texture_image_data(texture: Texture) -> object:
     """A ``vtkImageData`` holding ``texture``'s pixels (VTK wants the bottom row first)."""
     from vtkmodules.vtkCommonDataModel import vtkImageData

@@ -14,7 +14,7 @@ from vtkmodules.vtkRenderingCore import vtkRenderer
 
 from studio.meshes.scene import Part, Scene
 from viewer.actors import BACKGROUND_BOTTOM, BACKGROUND_TOP, make_actor
-from viewer.geometry import prepare_scene
+from viewer.geometry import prepare_scene, release
 from viewer.viewport import Y_UP_FORMATS, StandardView, _view_vectors
 
 THUMBNAIL_SIZE = (256, 256)
@@ -55,7 +55,11 @@ def render_image(
     prepared = prepare_scene(_thin(scene, THUMBNAIL_TRIANGLES if size[0] <= 512 else 10**12))
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
     try:
-        plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        if transparent:
+            # A gradient is drawn opaque; a plain background clears to alpha 0.
+            plotter.set_background(BACKGROUND_BOTTOM)
+        else:
+            plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         for item in prepared.parts:
             plotter.renderer.AddActor(make_actor(item))
         direction, up = _view_vectors(view, scene.format in Y_UP_FORMATS)
@@ -73,7 +77,7 @@ def render_image(
         )
         return image
     finally:
-        plotter.close()
+        release(plotter)
 
 
 def encode_png(image: np.ndarray) -> bytes:

@@ -27,7 +27,7 @@ from viewer.actors import (
     make_actor,
     outline_actor,
 )
-from viewer.geometry import PreparedScene
+from viewer.geometry import PreparedScene, release
 
 #: Millimetres in one display unit.
 UNIT_SCALE = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
@@ -114,6 +114,13 @@ class Viewport(QtWidgets.QWidget):
         self._plotter.enable_anti_aliasing = None  # keep MSAA off: costs ~100 B/triangle
         # pyvista binds keys such as "q" (close) and "v"; the window owns the shortcuts.
         self._plotter.iren.clear_key_event_callbacks()
+        # pyvistaqt loads dropped files itself (pyvista.read, no library): drops belong
+        # to the window, which imports them.
+        self._plotter.setAcceptDrops(False)
+        # VTK's interactor style maps letters to actions ("w" wireframe, "e"/"q" exit,
+        # "3" stereo...). The window's shortcuts own the keyboard, so swallow them here.
+        interactor = self._plotter.iren.interactor
+        self._char_tag = interactor.AddObserver("CharEvent", self._swallow_char, 100.0)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._plotter)
@@ -132,6 +139,9 @@ class Viewport(QtWidgets.QWidget):
         self._show_bounds = True
         self._show_axes = True
         self._closed = False
+
+    def _swallow_char(self, interactor: object, _event: str) -> None:
+        interactor.GetCommand(self._char_tag).SetAbortFlag(1)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ scene
     @property
@@ -382,7 +392,7 @@ class Viewport(QtWidgets.QWidget):
         self._remove_actors()
         self._overlay_actors.clear()
         self._prepared = None
-        self._plotter.close()
+        release(self._plotter)
 
     def closeEvent(self, event: object) -> None:
         self.close_viewport()

@@ -235,3 +235,38 @@ def test_offscreen_thumbnail_of_a_huge_soup_thins_it(qtbot: QtBot) -> None:
     )
     pixels = render_image(scene, size=(96, 96))
     assert model_mask(pixels).mean() > 0.1
+
+
+def test_vtk_key_bindings_do_not_reach_the_scene(qtbot: QtBot, viewport: Viewport) -> None:
+    shown(qtbot, viewport, box_scene())
+    widget = viewport.plotter
+    widget.setFocus()
+    for key in "wseq3":
+        qtbot.keyClick(widget, key)
+    actor = viewport._actors[0]
+    assert actor.GetProperty().GetRepresentation() == 2  # still a surface, not "w"ireframe
+    assert not viewport.plotter.ren_win.GetStereoRender()
+    assert viewport.isVisible()  # "e"/"q" did not close it
+    assert viewport.mode is ViewMode.SMOOTH
+
+
+def test_pbr_with_gltf_metallic_roughness_is_lit(qtbot: QtBot, viewport: Viewport) -> None:
+    # glTF leaves the texture's red channel unused (here 0); VTK would read it as full
+    # ambient occlusion and draw the model black.
+    from studio.meshes.scene import Texture
+
+    scene = textured_quad_scene()
+    material = scene.parts[0].material
+    assert material is not None
+    mr = np.zeros((8, 8, 3), dtype=np.uint8)
+    mr[..., 1] = 200  # rough
+    material.metallic_roughness_texture = Texture(image=mr)
+    material.roughness = 1.0
+    assert material.is_pbr
+    shown(qtbot, viewport, scene)
+    bare(viewport)
+    viewport.set_view(StandardView.TOP)
+    pixels = image(viewport)[..., :3].astype(int)
+    model = model_mask(pixels)
+    assert model.mean() > 0.05
+    assert pixels[model].mean() > 40  # lit, not black
