@@ -87,8 +87,12 @@ def _start_window(data_dir: Path, config_dir: Path) -> tuple[Any, Any, Any]:
         frames["n"] += 1
 
     window.viewport.frame_rendered.connect(count)
+    warmed = {"done": False}
+    window.warmed_up.connect(lambda: warmed.update(done=True))
     window.show()
+    window.warm_up()  # as ui.app.run does once the window is up
     _wait_for(app, lambda: frames["n"] > 0, "the empty window's first frame")
+    _wait_for(app, lambda: warmed["done"], "the readers to be imported")
     _settle_events(app, IDLE_S)
     window.viewport.frame_rendered.disconnect(count)
     return app, library, window

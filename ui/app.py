@@ -61,6 +61,7 @@ def _run_window(
     if screenshot is not None:
         window.errors.interactive = False
     window.show()
+    window.warm_up()
     if files:
         window.open_files(files)
     elif not window.settings.first_launch_done:

@@ -25,6 +25,7 @@ from ui.errors import ErrorReporter
 from ui.inspector import Inspector
 from ui.library_events import LibraryEvents
 from ui.library_panel import LibraryPanel
+from ui.preferences import PreferencesDialog
 from ui.version_browser import Confirm, VersionBrowser
 from ui.worker import Job, JobRunner
 from viewer.geometry import PreparedScene, prepare_scene
@@ -82,6 +83,8 @@ class MainWindow(QtWidgets.QMainWindow):
     busy_changed = QtCore.Signal(bool)
     #: A model is on screen: the scene was shown and its first frame rendered.
     scene_shown = QtCore.Signal()
+    #: The file readers are imported (see :meth:`warm_up`).
+    warmed_up = QtCore.Signal()
 
     def __init__(
         self,
@@ -222,6 +225,9 @@ class MainWindow(QtWidgets.QMainWindow):
             name="transparentScreenshotAction",
         )
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", name="quitAction")
+        self.preferences_action = self._action(
+            "&Settings…", self.open_preferences, "Ctrl+,", name="preferencesAction"
+        )
         self.mode_group = QtGui.QActionGroup(self)
         self.mode_actions: dict[ViewMode, QtGui.QAction] = {}
         for index, mode in enumerate(ViewMode, start=1):
@@ -290,6 +296,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addAction(self.screenshot_action)
         file_menu.addAction(self.transparent_screenshot_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.preferences_action)
         file_menu.addAction(self.quit_action)
         view_menu = menu.addMenu("&View")
         for action in self.mode_actions.values():
@@ -362,6 +369,13 @@ class MainWindow(QtWidgets.QMainWindow):
             save_settings(self.settings, self._config_dir)
         except OSError as exc:
             log.warning("could not save settings: %s", exc)
+
+    def open_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            dialog.apply()
+            self.set_unit(dialog.units.currentText())
+            self.save_settings()
 
     def set_view_mode(self, mode: ViewMode) -> None:
         self.mode_actions[mode].setChecked(True)
@@ -458,6 +472,17 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fail(self, exc: BaseException, context: str) -> None:
         self.failures.append(f"{context} {exc}".strip())
         self.errors.report(exc, context)
+
+    def warm_up(self) -> Job:
+        """Import the file readers on a worker while the designer looks at the window."""
+        job = Job(meshes.warm_up, title="Getting ready", takes_progress=False)
+        job.finished.connect(self._on_warmed_up)
+        job.failed.connect(self._on_warmed_up)  # a failed warm-up only costs speed
+        return self.runner.start(job)
+
+    @QtCore.Slot(object)
+    def _on_warmed_up(self, _result: object) -> None:
+        self.warmed_up.emit()
 
     # ------------------------------------------------------------------ opening files
     def open_dialog(self) -> None:

@@ -7,7 +7,7 @@ numpy arrays; every expected failure is a :class:`MeshFormatError` with a plain 
 from studio.meshes.errors import MeshFormatError, MeshLimitError
 from studio.meshes.export import SUPPORTED_EXTENSIONS, export, format_for_extension
 from studio.meshes.limits import Limits
-from studio.meshes.loading import load
+from studio.meshes.loading import load, warm_up
 from studio.meshes.references import companion_files
 from studio.meshes.repair import repair
 from studio.meshes.scene import Material, MeshFormat, Part, Scene, Texture
@@ -33,4 +33,5 @@ __all__ = [
     "load",
     "repair",
     "sniff",
+    "warm_up",
 ]

@@ -63,16 +63,24 @@ def _mix(key: UInt64Array) -> None:
     key ^= key >> np.uint64(31)
 
 
+#: Rows hashed per block: the float64 rounding and the mixing temporaries stay a few MB
+#: instead of several copies of a 5M-triangle soup.
+_HASH_BLOCK = 1 << 20
+
+
 def _hash(vertices: Float32Array) -> UInt64Array:
     """One well-mixed uint64 per rounded position (equal positions, equal hashes)."""
-    key = _quantized(vertices[:, 0])
-    _mix(key)
-    for axis in (1, 2):
-        bits = _quantized(vertices[:, axis])
-        key *= _GOLDEN
-        key ^= bits
-        del bits
-        _mix(key)
+    n = int(vertices.shape[0])
+    key = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, _HASH_BLOCK):
+        block = vertices[start : start + _HASH_BLOCK]
+        part = _quantized(block[:, 0])
+        _mix(part)
+        for axis in (1, 2):
+            part *= _GOLDEN
+            part ^= _quantized(block[:, axis])
+            _mix(part)
+        key[start : start + _HASH_BLOCK] = part
     return key
 
 
@@ -155,13 +163,12 @@ def _split_collisions(
     equal rounded values, and the rare group whose raw values differ (a collision, or
     values closer than 1e-8) is re-sorted exactly by its rounded coordinates.
     """
-    rows = vertices[order]
     inside = ~starts[1:]
     clash = np.zeros(inside.shape[0], dtype=bool)
     for axis in range(3):
-        column = rows[:, axis]
+        column = vertices[order, axis]  # one column at a time: a third of a full gather
         clash |= (column[1:] != column[:-1]) & inside
-    del rows
+        del column
     if not clash.any():
         return
     group = np.cumsum(starts, dtype=np.int32)

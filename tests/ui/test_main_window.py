@@ -419,3 +419,21 @@ def test_inspector_converts_a_declared_unit(qtbot: QtBot) -> None:
     assert inspector.values["dimensions"].text() == "1.00 × 2.00 × 3.00 in"
     assert "No problems" in inspector.warnings.text()
     assert not inspector.repair_button.isEnabled()
+
+
+def test_preferences_change_the_limits_a_file_meets(qtbot: QtBot, app: App, tmp_path: Path) -> None:
+    from ui.preferences import PreferencesDialog
+
+    dialog = PreferencesDialog(app.window.settings, app.window)
+    qtbot.addWidget(dialog)
+    dialog.max_triangles.setValue(1)
+    dialog.max_file_size.setValue(1)
+    dialog.apply()
+    assert app.window.limits.max_triangles == 1_000_000
+    assert app.window.limits.max_file_size == 1024**2
+    big = write_big_stl(tmp_path / "field.stl", 1_200_000)
+    app.window.open_files([big])
+    settle(qtbot, app.window)
+    assert "limit" in app.window.errors.last_message
+    assert "Settings" in app.window.errors.last_message
+    assert app.library.list_models() == []
