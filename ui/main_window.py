@@ -28,7 +28,7 @@ from ui.library_panel import LibraryPanel
 from ui.preferences import PreferencesDialog
 from ui.version_browser import Confirm, VersionBrowser
 from ui.worker import Job, JobRunner
-from viewer.geometry import PreparedScene, prepare_scene
+from viewer.geometry import PROXY_THRESHOLD, PreparedScene, make_proxy, prepare_scene
 from viewer.viewport import StandardView, ViewMode, Viewport
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._busy = False
         self._loading_job: Job | None = None
         self._current_job: Job | None = None
+        #: A big scene on screen still waiting for its orbit proxy (built once idle).
+        self._proxy_for: PreparedScene | None = None
 
         self.viewport = Viewport(self)
         self.setCentralWidget(self.viewport)
@@ -468,6 +470,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._end_progress()
         if not self._awaiting_frame:
             self._set_busy(False)
+            self._build_proxy()
 
     def _fail(self, exc: BaseException, context: str) -> None:
         self.failures.append(f"{context} {exc}".strip())
@@ -599,6 +602,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shown = shown
         self._awaiting_frame = True
         self.viewport.show_scene(prepared)
+        self._proxy_for = prepared if prepared.n_faces > PROXY_THRESHOLD else None
+
+    def _build_proxy(self) -> None:
+        """Build the orbit proxy of a big model, after storing and measuring are done."""
+        prepared, self._proxy_for = self._proxy_for, None
+        if prepared is None:
+            return
+        job = Job(make_proxy, prepared, title="Preparing smooth orbiting", takes_progress=False)
+        job.finished.connect(self._on_proxy_built)
+        job.failed.connect(self._on_proxy_failed)
+        self.runner.start(job)
+
+    @QtCore.Slot(object)
+    def _on_proxy_built(self, proxy: PreparedScene | None) -> None:
+        self.viewport.set_proxy(proxy)  # ignored if another scene is shown by now
+
+    @QtCore.Slot(object)
+    def _on_proxy_failed(self, exc: BaseException) -> None:
+        log.warning("no orbit proxy: %s", exc)  # orbiting just stays at full detail
 
     @QtCore.Slot()
     def _on_frame_rendered(self) -> None:

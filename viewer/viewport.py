@@ -130,6 +130,15 @@ class Viewport(QtWidgets.QWidget):
 
         self._prepared: PreparedScene | None = None
         self._actors: list[vtkActor] = []
+        self._proxy_actors: list[vtkActor] = []
+        self._on_proxy = False
+        # Full detail comes back a moment after the camera stops (not per wheel step).
+        self._restore_timer = QtCore.QTimer(self)
+        self._restore_timer.setSingleShot(True)
+        self._restore_timer.setInterval(250)
+        self._restore_timer.timeout.connect(self._show_full_detail)
+        interactor.AddObserver("StartInteractionEvent", self._on_interaction_start)
+        interactor.AddObserver("EndInteractionEvent", self._on_interaction_end)
         self._overlay_actors: list[object] = []
         self._mode = ViewMode.SMOOTH
         self._unit = "mm"
@@ -180,9 +189,55 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def _remove_actors(self) -> None:
-        for actor in self._actors:
+        for actor in self._actors + self._proxy_actors:
             self._plotter.renderer.RemoveActor(actor)
         self._actors.clear()
+        self._proxy_actors.clear()
+        self._on_proxy = False
+
+    # ------------------------------------------------------------------ proxy
+    def set_proxy(self, proxy: PreparedScene | None) -> None:
+        """Use ``proxy`` (see :func:`viewer.geometry.make_proxy`) while the camera moves."""
+        for actor in self._proxy_actors:
+            self._plotter.renderer.RemoveActor(actor)
+        self._proxy_actors.clear()
+        if proxy is None or self._prepared is None or proxy.scene is not self._prepared.scene:
+            return  # built for a scene no longer shown
+        for item in proxy.parts:
+            actor = make_actor(item)
+            actor.VisibilityOff()
+            self._proxy_actors.append(actor)
+            self._plotter.renderer.AddActor(actor)
+        self._apply_mode()
+
+    @property
+    def has_proxy(self) -> bool:
+        return bool(self._proxy_actors)
+
+    @property
+    def showing_proxy(self) -> bool:
+        return self._on_proxy
+
+    def _on_interaction_start(self, *_: object) -> None:
+        self._restore_timer.stop()
+        if self._proxy_actors and not self._on_proxy:
+            self._set_detail(proxy=True)
+
+    def _on_interaction_end(self, *_: object) -> None:
+        if self._on_proxy:
+            self._restore_timer.start()
+
+    def _show_full_detail(self) -> None:
+        if self._on_proxy:
+            self._set_detail(proxy=False)
+            self.request_render()
+
+    def _set_detail(self, *, proxy: bool) -> None:
+        self._on_proxy = proxy
+        for actor in self._proxy_actors:
+            actor.SetVisibility(proxy)
+        for actor in self._actors:
+            actor.SetVisibility(not proxy)
 
     # ------------------------------------------------------------------ modes
     def set_mode(self, mode: ViewMode) -> None:
@@ -191,7 +246,7 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def _apply_mode(self) -> None:
-        for actor in self._actors:
+        for actor in self._actors + self._proxy_actors:
             prop = actor.GetProperty()
             prop.EdgeVisibilityOff()
             prop.SetRepresentationToSurface()

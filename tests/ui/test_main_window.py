@@ -276,6 +276,8 @@ def test_slow_loads_show_progress_keep_the_window_responsive_and_cancel(
     assert fractions == sorted(fractions)
     assert not app.window.progress_bar.isVisible()
     assert [m.name for m in app.library.list_models()] == ["terrain"]
+    # Once everything has settled, the big model gets its reduced-detail orbit proxy.
+    qtbot.waitUntil(lambda: app.window.viewport.has_proxy, timeout=SETTLE_MS)
     # Cancelling while the file is measured and stored leaves the library as it was.
     app.window.open_files([write_big_stl(tmp_path / "terrain2.stl", 3_000_000)])
     qtbot.waitUntil(

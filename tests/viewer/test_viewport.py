@@ -270,3 +270,42 @@ def test_pbr_with_gltf_metallic_roughness_is_lit(qtbot: QtBot, viewport: Viewpor
     model = model_mask(pixels)
     assert model.mean() > 0.05
     assert pixels[model].mean() > 40  # lit, not black
+
+
+def test_big_models_orbit_on_a_proxy_and_return_to_full_detail(
+    qtbot: QtBot, viewport: Viewport
+) -> None:
+    from viewer.geometry import PROXY_THRESHOLD, make_proxy
+
+    n = 1100  # 2 * 1100**2 = 2.42M triangles, above the proxy threshold
+    xs, ys = np.meshgrid(np.arange(n, dtype=np.float32), np.arange(n, dtype=np.float32))
+    x, y = xs.ravel(), ys.ravel()
+    z = np.sin(x / 50) * 20
+    a, b = np.stack([x, y, z], 1), np.stack([x + 1, y, z], 1)
+    c, d = np.stack([x + 1, y + 1, z], 1), np.stack([x, y + 1, z], 1)
+    corners = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]).reshape(-1, 3)
+    scene = Scene(
+        parts=[Part(vertices=np.ascontiguousarray(corners))], format=MeshFormat.STL_BINARY
+    )
+    prepared = prepare_scene(scene)
+    assert prepared.n_faces > PROXY_THRESHOLD
+    assert make_proxy(prepare_scene(box_scene())) is None  # small models need none
+    proxy = make_proxy(prepared)
+    assert proxy is not None
+    assert 10_000 < proxy.parts[0].polydata.GetNumberOfCells() < 400_000
+    with qtbot.waitSignal(viewport.frame_rendered, timeout=20_000):
+        viewport.show_scene(prepared)
+    viewport.set_proxy(proxy)
+    assert viewport.has_proxy
+    assert not viewport.showing_proxy
+    interactor = viewport.plotter.iren.interactor
+    interactor.InvokeEvent("StartInteractionEvent")
+    assert viewport.showing_proxy
+    assert not viewport._actors[0].GetVisibility()
+    interactor.InvokeEvent("EndInteractionEvent")
+    qtbot.waitUntil(lambda: not viewport.showing_proxy, timeout=2_000)
+    assert viewport._actors[0].GetVisibility()
+    # A proxy made for another scene is ignored.
+    shown(qtbot, viewport, box_scene())
+    viewport.set_proxy(proxy)
+    assert not viewport.has_proxy
