@@ -48,6 +48,17 @@ class Settings(BaseModel):
     max_file_size: int = Field(default=2 * 1024**3, gt=0)
     max_triangles: int = Field(default=50_000_000, gt=0)
     first_launch_done: bool = False
+    #: Provider endpoints; empty means the provider's own public address.
+    meshy_base_url: str = ""
+    tripo_base_url: str = ""
+    generation_provider: Literal["meshy", "tripo"] = "meshy"
+    generation_quality: Literal["standard", "ultra"] = "standard"
+
+    def base_url(self, provider: str) -> str | None:
+        """The endpoint to use for ``provider``; ``KILN_<PROVIDER>_BASE_URL`` wins."""
+        from_env = os.environ.get(f"KILN_{provider.upper()}_BASE_URL", "").strip()
+        configured = from_env or str(getattr(self, f"{provider}_base_url", "") or "")
+        return configured or None
 
     def add_recent_file(self, path: str) -> None:
         files = [p for p in self.recent_files if p != path]

@@ -50,7 +50,8 @@ class LibraryPanel(QtWidgets.QWidget):
 
     @QtCore.Slot(object)
     def _on_library_changed(self, change: LibraryChange) -> None:
-        self.refresh()
+        if change.kind != "generation-changed":  # progress ticks change no model
+            self.refresh()
 
     @QtCore.Slot()
     def refresh(self) -> None:

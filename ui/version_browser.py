@@ -146,7 +146,7 @@ class VersionBrowser(QtWidgets.QWidget):
 
     @QtCore.Slot(object)
     def _on_library_changed(self, change: LibraryChange) -> None:
-        if self._model_id is None:
+        if self._model_id is None or change.kind == "generation-changed":
             return
         if change.kind == "model-deleted" and change.model_id == self._model_id:
             self.set_model(None)

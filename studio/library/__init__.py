@@ -10,6 +10,8 @@ from studio.library.library import Library
 from studio.library.records import (
     ChangeKind,
     CompanionRecord,
+    GenerationImageRecord,
+    GenerationRecord,
     ImportResult,
     LibraryChange,
     ModelRecord,
@@ -19,6 +21,8 @@ from studio.library.records import (
 __all__ = [
     "ChangeKind",
     "CompanionRecord",
+    "GenerationImageRecord",
+    "GenerationRecord",
     "ImportResult",
     "Library",
     "LibraryChange",

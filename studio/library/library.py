@@ -23,7 +23,6 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Self
@@ -34,18 +33,30 @@ from sqlalchemy.orm import Session, aliased
 from studio import meshes
 from studio.atomic import atomic_writer
 from studio.events import Signal
+from studio.library import generations
 from studio.library.database import Database, is_disk_full, json_dict
 from studio.library.errors import LibraryError
 from studio.library.faults import BLOB_STORED, ROW_COMMITTED, crash_point
 from studio.library.records import (
+    FINISHED_STATUSES,
     ChangeKind,
     CompanionRecord,
+    GenerationRecord,
     ImportResult,
     LibraryChange,
     ModelRecord,
     VersionRecord,
 )
-from studio.library.schema import Model, Tag, Version, VersionFile, model_tags
+from studio.library.schema import (
+    Generation,
+    GenerationImage,
+    Model,
+    Tag,
+    Version,
+    VersionFile,
+    model_tags,
+    utcnow,
+)
 from studio.library.store import (
     CHUNK_SIZE,
     BlobStore,
@@ -65,10 +76,6 @@ MAX_TAG_LENGTH = 100
 
 #: A file to store: a path on disk or bytes in memory.
 FileSource = Path | bytes
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -322,6 +329,7 @@ class Library:
         name: str | None = None,
         note: str = "",
         notes: Sequence[str] = (),
+        generation_id: int | None = None,
         progress: Progress = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> ImportResult:
@@ -353,6 +361,10 @@ class Library:
             The version's note.
         notes
             Remarks passed back in the result.
+        generation_id
+            The generation this version is the result of: its ``result_version_id`` is set
+            in the same commit, so a job resumed after a crash can tell that its import
+            already happened and never adds the result twice.
 
         Raises
         ------
@@ -396,6 +408,11 @@ class Library:
                     note,
                     list(notes),
                 )
+                if generation_id is not None:
+                    generation = generations.get(session, generation_id)
+                    generation.result_version_id = result.version.id
+                    generation.model_id = result.model.id
+                    generation.updated_at = utcnow()
                 crash_point(BLOB_STORED)
             crash_point(ROW_COMMITTED)
         except BaseException:
@@ -539,6 +556,81 @@ class Library:
         """
         self._check_open()
         return self._store.put_bytes(data, label=label).sha256
+
+    # -- generations ----------------------------------------------------------------------
+
+    def create_generation(
+        self,
+        *,
+        provider: str,
+        kind: str,
+        quality: str,
+        prompt: str = "",
+        model_id: int | None = None,
+        images: Sequence[tuple[str, Path]] = (),
+    ) -> GenerationRecord:
+        """Remember a generation before anything is sent; its pictures go into the store.
+
+        ``images`` are ``(slot, path)``: slot "image", or "front"/"left"/"back"/"right".
+        """
+        stored: list[StoredBlob] = []
+        try:
+            rows = []
+            for slot, path in images:
+                blob = self._store.put_file(path, cancel=NEVER_CANCELLED, on_bytes=None)
+                stored.append(blob)
+                rows.append((slot, blob.sha256, path.name))
+            with self._write() as session:
+                self._ensure_stored(
+                    {slot: blob for (slot, _), blob in zip(images, stored, strict=True)},
+                    dict(images),
+                )
+                generation = generations.create(
+                    session,
+                    provider=provider,
+                    kind=kind,
+                    quality=quality,
+                    prompt=prompt,
+                    model_id=model_id,
+                    images=rows,
+                )
+                record = generations.records(session, [generation])[0]
+        except BaseException:
+            self._release({blob.sha256 for blob in stored if blob.created})
+            raise
+        self.changed.emit(LibraryChange("generation-changed", model_id))
+        return record
+
+    def update_generation(self, generation_id: int, **changes: Any) -> GenerationRecord:
+        """Change a generation's state (status, task id, progress, error, credits...)."""
+        with self._write() as session:
+            generation = generations.get(session, generation_id)
+            generations.update(session, generation, changes)
+            record = generations.records(session, [generation])[0]
+        self.changed.emit(LibraryChange("generation-changed", record.model_id))
+        return record
+
+    def get_generation(self, generation_id: int) -> GenerationRecord:
+        with self._read() as session:
+            return generations.records(session, [generations.get(session, generation_id)])[0]
+
+    def generations(self, *, limit: int = 200) -> list[GenerationRecord]:
+        """The newest generations first."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(Generation).order_by(Generation.id.desc()).limit(limit)
+            ).all()
+            return generations.records(session, rows)
+
+    def unfinished_generations(self) -> list[GenerationRecord]:
+        """Generations a restart must pick up again, oldest first."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(Generation)
+                .where(Generation.status.not_in(FINISHED_STATUSES))
+                .order_by(Generation.id)
+            ).all()
+            return generations.records(session, rows)
 
     # -- changing models and versions ----------------------------------------------------
 
@@ -1096,6 +1188,7 @@ def _all_referenced(session: Session) -> set[str]:
         sha for sha in session.scalars(select(Version.thumbnail_sha)).all() if sha is not None
     )
     referenced.update(str(sha) for sha in session.scalars(_IMAGES_SQL).all())
+    referenced.update(session.scalars(select(GenerationImage.sha256)).all())
     return referenced
 
 
@@ -1114,6 +1207,11 @@ def _referenced_among(session: Session, shas: set[str]) -> set[str]:
         if sha is not None
     )
     found.update(str(sha) for sha in session.scalars(_IMAGES_SQL).all() if sha in shas)
+    found.update(
+        session.scalars(
+            select(GenerationImage.sha256).where(GenerationImage.sha256.in_(shas))
+        ).all()
+    )
     return found
 
 

@@ -20,6 +20,7 @@ ChangeKind = Literal[
     "version-deleted",
     "active-changed",
     "thumbnail-changed",
+    "generation-changed",
 ]
 
 
@@ -93,3 +94,46 @@ class LibraryChange:
 
     kind: ChangeKind
     model_id: int | None
+
+
+#: Statuses after which a generation never changes again.
+FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled", "expired"})
+
+
+@dataclass(frozen=True)
+class GenerationImageRecord:
+    slot: str  # "image", or "front" / "left" / "back" / "right"
+    sha256: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """One cloud generation as the library remembers it (see ``studio.jobs``)."""
+
+    id: int
+    uid: str
+    provider: str
+    kind: str
+    quality: str
+    prompt: str
+    model_id: int | None
+    status: str
+    stage: str
+    provider_task_id: str | None
+    raw_status: str
+    progress: int
+    error: str | None
+    credits_held: int | None
+    credits_charged: int | None
+    hold_id: str | None
+    result_version_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    images: tuple[GenerationImageRecord, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES

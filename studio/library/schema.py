@@ -48,6 +48,11 @@ SHA256_LENGTH = 64
 UID_LENGTH = 32
 
 
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC: the only kind of timestamp the library stores."""
+    return datetime.now(UTC)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime, stored naive (SQLite has no time zones)."""
 
@@ -157,3 +162,61 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(String(100))
     # name.casefold(): SQLite's NOCASE only folds ASCII, this folds "Ä" too.
     key: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Generation(Base):
+    """One request to a cloud provider, from the moment it is asked for to its version.
+
+    Persisted before anything is sent, so a restart finds every unfinished generation and
+    follows its provider task instead of submitting again (a replay bills twice).
+    """
+
+    __tablename__ = "generations"
+    __table_args__ = (
+        CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(UID_LENGTH), unique=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # text / image / multiview
+    quality: Mapped[str] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    # The model a regeneration adds its version to; None makes a new model.
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("models.id", ondelete="SET NULL"), nullable=True
+    )
+    # requested / submitting / queued / running / downloading / importing /
+    # succeeded / failed / cancelled / expired
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    provider_task_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    raw_status: Mapped[str] = mapped_column(String(40), default="")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    credits_held: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    credits_charged: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hold_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    result_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the create call was (about to be) sent: an ambiguous create is looked for after it.
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class GenerationImage(Base):
+    """An input picture of a generation, kept in the blob store (and by the sweep)."""
+
+    __tablename__ = "generation_images"
+
+    generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "image" for single-image; "front" / "left" / "back" / "right" for multi-view.
+    slot: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH), index=True)
+    filename: Mapped[str] = mapped_column(String(255))

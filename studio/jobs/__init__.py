@@ -1,0 +1,6 @@
+"""Generation jobs: from the designer's request to a new library version, resumable."""
+
+from studio.jobs.gate import CreditGate, NoAccountGate
+from studio.jobs.runner import JobPaused, Jobs
+
+__all__ = ["CreditGate", "JobPaused", "Jobs", "NoAccountGate"]
