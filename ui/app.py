@@ -62,6 +62,8 @@ def _run_window(
         window.errors.interactive = False
     window.show()
     window.warm_up()
+    window.generations.resume_unfinished()
+    window.prompt_panel.refresh_balance()
     if files:
         window.open_files(files)
     elif not window.settings.first_launch_done:

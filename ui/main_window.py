@@ -17,15 +17,17 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import meshes
-from studio.library import ImportResult, Library, VersionRecord
+from studio.library import GenerationRecord, ImportResult, Library, VersionRecord
 from studio.meshes import Limits, Scene
 from studio.settings import Settings, save_settings
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 from ui.errors import ErrorReporter
+from ui.generations import GenerationController
 from ui.inspector import Inspector
 from ui.library_events import LibraryEvents
 from ui.library_panel import LibraryPanel
-from ui.preferences import PreferencesDialog
+from ui.prompt_panel import PromptPanel, is_image
+from ui.settings_dialog import SettingsDialog
 from ui.version_browser import Confirm, VersionBrowser
 from ui.worker import Job, JobRunner
 from viewer.geometry import PROXY_THRESHOLD, PreparedScene, make_proxy, prepare_scene
@@ -94,6 +96,7 @@ class MainWindow(QtWidgets.QMainWindow):
         config_dir: Path | None = None,
         log_path: Path | None = None,
         confirm: Confirm | None = None,
+        generations: GenerationController | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -122,25 +125,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.version_browser = VersionBrowser(library, self.events, self, confirm=confirm)
         self.inspector = Inspector(self)
         self.inspector.setMinimumWidth(340)
+        self.generations = generations or _default_generations(library, settings, self)
+        self.prompt_panel = PromptPanel(self.generations, library, self.events, self)
+        self.prompt_panel.set_provider(settings.generation_provider)
         self.library_panel.setMinimumWidth(320)
-        self._add_dock(
-            "Library",
-            "libraryDock",
-            self.library_panel,
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-        )
-        self._add_dock(
-            "Versions",
-            "versionsDock",
-            self.version_browser,
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-        )
-        self._add_dock(
-            "Inspector",
-            "inspectorDock",
-            self.inspector,
-            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-        )
+        left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
+        right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+        self._add_dock("Library", "libraryDock", self.library_panel, left)
+        self._add_dock("Versions", "versionsDock", self.version_browser, left)
+        inspector_dock = self._add_dock("Inspector", "inspectorDock", self.inspector, right)
+        self.generate_dock = self._add_dock("Generate", "generateDock", self.prompt_panel, right)
+        self.tabifyDockWidget(inspector_dock, self.generate_dock)
+        inspector_dock.raise_()
         self._build_status_bar()
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -151,6 +147,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.version_browser.files_dropped.connect(self._on_files_dropped_as_version)
         self.version_browser.failed.connect(self.errors.report)
         self.inspector.repair_requested.connect(self._on_repair)
+        self.prompt_panel.view_requested.connect(self._on_generation_view)
+        self.prompt_panel.failed.connect(self.errors.report)
+        self.generations.finished.connect(self._on_generation_finished)
+        self.generations.crashed.connect(self.errors.report)
         self.errors.reported.connect(self._show_status)
         self.viewport.frame_rendered.connect(self._on_frame_rendered)
         self._awaiting_frame = False
@@ -372,9 +372,15 @@ class MainWindow(QtWidgets.QMainWindow):
         except OSError as exc:
             log.warning("could not save settings: %s", exc)
 
-    def open_preferences(self) -> None:
-        dialog = PreferencesDialog(self.settings, self)
-        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+    def open_preferences(self, *, providers: bool = False) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.test_key.connect(self.generations.fetch_balance)
+        self.generations.balance.connect(dialog.show_balance)
+        if providers:
+            dialog.show_providers()
+        accepted = dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted
+        self.generations.balance.disconnect(dialog.show_balance)
+        if accepted:
             dialog.apply()
             self.set_unit(dialog.units.currentText())
             self.save_settings()
@@ -632,6 +638,7 @@ class MainWindow(QtWidgets.QMainWindow):
     @QtCore.Slot(int)
     def _on_model_selected(self, model_id: int) -> None:
         self.version_browser.set_model(model_id)
+        self.prompt_panel.set_target_model(model_id, self.library.get_model(model_id).name)
         version = self.library.active_version(model_id)
         self._view_version(version)
 
@@ -677,6 +684,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self._loading_job = None
         self._fail(exc, f"Couldn't open version {self._loading_version.number}:")
         self._settle()
+
+    # ------------------------------------------------------------------ generations
+    def show_generate_panel(self) -> None:
+        self.generate_dock.show()
+        self.generate_dock.raise_()
+
+    @QtCore.Slot(object)
+    def _on_generation_finished(self, record: GenerationRecord) -> None:
+        if record.status != "succeeded" or record.result_version_id is None:
+            return
+        # The new model appears in the library and the viewport without a click.
+        version = self.library.get_version_by_id(record.result_version_id)
+        self.library_panel.refresh()
+        self.library_panel.select_model(version.model_id, emit=False)
+        self.version_browser.set_model(version.model_id)
+        self.version_browser.select_number(version.number)
+        self.prompt_panel.set_target_model(
+            version.model_id, self.library.get_model(version.model_id).name
+        )
+        self._view_version(version)
+
+    @QtCore.Slot(object)
+    def _on_generation_view(self, record: GenerationRecord) -> None:
+        if record.result_version_id is not None:
+            version = self.library.get_version_by_id(record.result_version_id)
+            self.library_panel.select_model(version.model_id, emit=False)
+            self.version_browser.set_model(version.model_id)
+            self._view_version(version)
 
     # ------------------------------------------------------------------ versions
     @QtCore.Slot(list, int)
@@ -801,16 +836,32 @@ class MainWindow(QtWidgets.QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.open_files(paths)
+        pictures = [p for p in paths if is_image(p)]
+        if pictures:  # photos are inputs for generation, not models
+            self.show_generate_panel()
+            self.prompt_panel.add_images(pictures)
+        models = [p for p in paths if not is_image(p)]
+        if models:
+            self.open_files(models)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.save_settings()
+        self.generations.shutdown()  # stop following; they resume on the next start
         self.runner.cancel_all()
         self.runner.wait(10_000)
         self.events.detach()
         self.viewport.close_viewport()
         super().closeEvent(event)
+
+
+def _default_generations(
+    library: Library, settings: Settings, parent: QtCore.QObject
+) -> GenerationController:
+    from studio.jobs import Jobs
+    from studio.jobs.connections import Connections
+
+    return GenerationController(Jobs(library, Connections(settings)), parent)
 
 
 def repair_to_library(

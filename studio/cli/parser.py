@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 PROG = "python -m studio"
 MAX_RENDER_SIZE = 8192
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     library = commands_.add_parser("library", parents=[common], help="the local library")
     _add_library_commands(library, common)
+    _add_generation_commands(commands_, common)
     return parser
 
 
@@ -158,3 +160,45 @@ def _add_library_commands(
     p.add_argument("--verify", action="store_true", help="also re-hash every stored file (slow)")
     json_flag(p)
     p.set_defaults(handler="studio.cli.library_commands:check")
+
+
+def _add_generation_commands(commands_: Any, common: argparse.ArgumentParser) -> None:
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    generate = commands_.add_parser(
+        "generate",
+        parents=[common],
+        help="make a model with Meshy or Tripo from a description or pictures",
+        description="Make a model with Meshy or Tripo. Keys come from the keychain or "
+        "KILN_MESHY_API_KEY / KILN_TRIPO_API_KEY.",
+    )
+    generate.add_argument("--provider", choices=["meshy", "tripo"], required=True)
+    source = generate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", metavar='"..."', help="describe the model")
+    source.add_argument("--image", type=Path, metavar="FILE", help="one photo or picture")
+    source.add_argument(
+        "--views",
+        nargs="+",
+        metavar="VIEW",
+        help="FRONT [LEFT] [BACK] [RIGHT] pictures; '-' for a missing view",
+    )
+    generate.add_argument("--quality", choices=["standard", "ultra"], default="standard")
+    generate.add_argument("--model", type=int, metavar="ID", help="add the result to this model")
+    generate.add_argument(
+        "--no-wait", action="store_true", help="send it and return; `jobs resume` follows it"
+    )
+    json_flag(generate)
+    generate.set_defaults(handler="studio.cli.generate_commands:generate")
+
+    jobs = commands_.add_parser("jobs", parents=[common], help="cloud generations")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND", required=True)
+    p = jobs_sub.add_parser("list", parents=[common], help="every generation, newest first")
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.generate_commands:list_")
+    p = jobs_sub.add_parser("resume", parents=[common], help="follow unfinished generations")
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.generate_commands:resume")
+    p = jobs_sub.add_parser("cancel", parents=[common], help="cancel a generation")
+    p.add_argument("job", type=int, metavar="JOB")
+    p.set_defaults(handler="studio.cli.generate_commands:cancel")

@@ -129,12 +129,15 @@ class Jobs:
         *,
         progress: Progress = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
+        stop: CancelToken = NEVER_CANCELLED,
     ) -> GenerationRecord:
         """Take the generation as far as it goes: to ``succeeded`` or another end.
 
         Safe to call again on a generation interrupted at any point (crash, network).
         Returns the final record; a failure is recorded on it (``error``) rather than
-        raised. Raises :class:`JobPaused` when the job must wait for the network.
+        raised. ``cancel`` is the designer's cancel (the provider is asked to stop);
+        ``stop`` only stops following (the app is closing) and raises :class:`JobPaused`,
+        as does a network outage: the generation resumes later.
         """
         gen = self.library.get_generation(generation_id)
         if gen.finished:
@@ -144,7 +147,7 @@ class Jobs:
             request = self.request_of(gen)
             gen = self._submit(gen, provider, request, cancel)
             if not gen.finished:
-                gen = self._follow(gen, provider, request, progress, cancel)
+                gen = self._follow(gen, provider, request, progress, cancel, stop)
         except Cancelled:
             return self._cancel(self.library.get_generation(generation_id))
         except ProviderError as exc:
@@ -159,6 +162,18 @@ class Jobs:
         except KilnError as exc:  # no credits, a damaged result file, a full disk...
             return self._end(self.library.get_generation(generation_id), "failed", str(exc))
         return gen
+
+    def submit(self, generation_id: int) -> GenerationRecord:
+        """Only send the request (for ``generate --no-wait``); :meth:`run` follows it later."""
+        gen = self.library.get_generation(generation_id)
+        try:
+            return self._submit(
+                gen, self.provider_for(gen.provider), self.request_of(gen), NEVER_CANCELLED
+            )
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            return self._end(self.library.get_generation(generation_id), "failed", str(exc))
 
     def cancel_pending(self, generation_id: int) -> GenerationRecord:
         """Cancel a generation that is not running in any worker (e.g. after a restart)."""
@@ -236,6 +251,7 @@ class Jobs:
         request: GenerationRequest,
         progress: Progress,
         cancel: CancelToken,
+        stop: CancelToken,
     ) -> GenerationRecord:
         interval = FIRST_POLL_INTERVAL
         while True:
@@ -245,6 +261,8 @@ class Jobs:
                 return self._finish(gen, provider, progress, cancel)
             if cancel.cancelled:
                 raise Cancelled()
+            if stop.cancelled:
+                raise JobPaused("Stopped following the generation; it carries on next time.")
             assert gen.provider_task_id is not None
             task = provider.poll(gen.provider_task_id)
             gen = self._record_task(gen, task) if not task.status.finished else gen
@@ -267,13 +285,13 @@ class Jobs:
                 name = PROVIDER_LABEL.get(gen.provider, gen.provider)
                 reason = task.error or "it gave no reason"
                 return self._end(gen, "failed", f"{name} could not make this model: {reason}")
-            self._wait(interval, cancel)
+            self._wait(interval, cancel, stop)
             interval = min(interval * 1.5, MAX_POLL_INTERVAL)
 
-    def _wait(self, seconds: float, cancel: CancelToken) -> None:
+    def _wait(self, seconds: float, cancel: CancelToken, stop: CancelToken) -> None:
         # Short slices, so a cancel is noticed promptly even between slow polls.
         end = self._now() + seconds
-        while not cancel.cancelled:
+        while not cancel.cancelled and not stop.cancelled:
             left = end - self._now()
             if left <= 0:
                 return

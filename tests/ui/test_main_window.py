@@ -424,9 +424,9 @@ def test_inspector_converts_a_declared_unit(qtbot: QtBot) -> None:
 
 
 def test_preferences_change_the_limits_a_file_meets(qtbot: QtBot, app: App, tmp_path: Path) -> None:
-    from ui.preferences import PreferencesDialog
+    from ui.settings_dialog import SettingsDialog
 
-    dialog = PreferencesDialog(app.window.settings, app.window)
+    dialog = SettingsDialog(app.window.settings, app.window)
     qtbot.addWidget(dialog)
     dialog.max_triangles.setValue(1)
     dialog.max_file_size.setValue(1)

@@ -1,0 +1,169 @@
+"""Runs generation jobs on workers and tells the window how they go.
+
+Each running generation has its own worker (they mostly wait on the provider). Closing the
+window only stops *following* them; they are not cancelled at the provider and resume
+on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from studio.jobs import JobPaused, Jobs
+from studio.library import GenerationRecord
+from studio.providers.base import Balance, GenerationRequest
+from studio.work import CancelToken
+from ui.worker import Job, JobRunner
+
+log = logging.getLogger(__name__)
+
+#: Generations that may be followed at once (each waits on its provider most of the time).
+MAX_RUNNING = 4
+
+
+class _Relay(QtCore.QObject):
+    """Carries one job's signals to the controller together with its generation id."""
+
+    def __init__(self, controller: GenerationController, generation_id: int) -> None:
+        super().__init__(controller)
+        self._controller = controller
+        self._id = generation_id
+
+    @QtCore.Slot(float, str)
+    def on_progress(self, fraction: float, stage: str) -> None:
+        self._controller.progress.emit(self._id, fraction, stage)
+
+    @QtCore.Slot(object)
+    def on_finished(self, record: GenerationRecord) -> None:
+        self._controller._on_job_done(self._id, record, None)
+        self.deleteLater()
+
+    @QtCore.Slot(object)
+    def on_failed(self, exc: BaseException) -> None:
+        self._controller._on_job_done(self._id, None, exc)
+        self.deleteLater()
+
+
+class GenerationController(QtCore.QObject):
+    """The window's handle on :class:`studio.jobs.Jobs`."""
+
+    #: (generation id, fraction 0..1, stage text)
+    progress = QtCore.Signal(int, float, str)
+    #: A generation reached an end (succeeded, failed, cancelled, expired): the record.
+    finished = QtCore.Signal(object)
+    #: A generation paused (network down, app closing): (id, plain sentence).
+    paused = QtCore.Signal(int, str)
+    #: A job hit a bug: the exception, for the window's error reporter.
+    crashed = QtCore.Signal(object)
+    #: (provider, Balance or None, message when it could not be read)
+    balance = QtCore.Signal(str, object, str)
+
+    def __init__(self, jobs: Jobs, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self._runner = JobRunner(self, max_threads=MAX_RUNNING)
+        self._running: dict[int, Job] = {}
+        self._stop = CancelToken()
+
+    # ------------------------------------------------------------------ generations
+    def generate(
+        self, request: GenerationRequest, provider: str, *, model_id: int | None = None
+    ) -> GenerationRecord:
+        """Record the request and start following it. Bad input raises a plain KilnError."""
+        generation = self.jobs.request(request, provider, model_id=model_id)
+        self._start(generation.id)
+        return generation
+
+    def retry(self, generation_id: int) -> GenerationRecord:
+        """Ask again, as a new generation, for what a finished one asked."""
+        old = self.jobs.library.get_generation(generation_id)
+        return self.generate(self.jobs.request_of(old), old.provider, model_id=old.model_id)
+
+    def resume_unfinished(self) -> list[int]:
+        """Follow every generation a previous run left unfinished."""
+        ids = [g.id for g in self.jobs.unfinished() if g.id not in self._running]
+        for generation_id in ids:
+            self._start(generation_id)
+        return ids
+
+    def cancel(self, generation_id: int) -> None:
+        job = self._running.get(generation_id)
+        if job is not None:
+            job.cancel()
+            return
+        record = self.jobs.cancel_pending(generation_id)
+        self.finished.emit(record)
+
+    def is_running(self, generation_id: int) -> bool:
+        return generation_id in self._running
+
+    @property
+    def running(self) -> set[int]:
+        return set(self._running)
+
+    def _start(self, generation_id: int) -> None:
+        job = Job(
+            self.jobs.run, generation_id, stop=self._stop, title=f"Generation {generation_id}"
+        )
+        relay = _Relay(self, generation_id)
+        job.progress.connect(relay.on_progress)
+        job.finished.connect(relay.on_finished)
+        job.failed.connect(relay.on_failed)
+        self._running[generation_id] = job
+        self._runner.start(job)
+
+    def _on_job_done(
+        self, generation_id: int, record: GenerationRecord | None, exc: BaseException | None
+    ) -> None:
+        self._running.pop(generation_id, None)
+        if record is not None:
+            self.finished.emit(record)
+        elif isinstance(exc, JobPaused):
+            self.paused.emit(generation_id, str(exc))
+        elif exc is not None:
+            self.crashed.emit(exc)
+
+    # ------------------------------------------------------------------ balances
+    def fetch_balance(self, provider: str) -> None:
+        """Read the provider balance on a worker; answers through :attr:`balance`."""
+        job = Job(_read_balance, self.jobs, provider, takes_progress=False, title="Balance")
+        relay = _BalanceRelay(self, provider)
+        job.finished.connect(relay.on_finished)
+        job.failed.connect(relay.on_failed)
+        self._runner.start(job)
+
+    def shutdown(self, wait_ms: int = 10_000) -> None:
+        """Stop following (not cancelling) every generation and wait for the workers."""
+        self._stop.cancel()
+        self._runner.wait(wait_ms)
+
+
+class _BalanceRelay(QtCore.QObject):
+    def __init__(self, controller: GenerationController, provider: str) -> None:
+        super().__init__(controller)
+        self._controller = controller
+        self._provider = provider
+
+    @QtCore.Slot(object)
+    def on_finished(self, balance: Balance) -> None:
+        self._controller.balance.emit(self._provider, balance, "")
+        self.deleteLater()
+
+    @QtCore.Slot(object)
+    def on_failed(self, exc: BaseException) -> None:
+        self._controller.balance.emit(self._provider, None, str(exc))
+        self.deleteLater()
+
+
+def _read_balance(jobs: Jobs, provider: str) -> Balance:
+    return jobs.provider_for(provider).balance()
+
+
+def image_slots(single: Path | None, views: dict[str, Path]) -> tuple[Path | None, ...]:
+    """The request's image tuple from the panel's single picture or four view slots."""
+    if single is not None:
+        return (single,)
+    return tuple(views.get(name) for name in ("front", "left", "back", "right"))
