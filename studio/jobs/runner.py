@@ -109,7 +109,7 @@ class Jobs:
     def request_of(self, generation: GenerationRecord) -> GenerationRequest:
         """Rebuild the request of a stored generation (its pictures from the store)."""
         kind = GenerationKind(generation.kind)
-        by_slot = {i.slot: self.library.blob_path(i.sha256) for i in generation.images}
+        by_slot = self.library.generation_images(generation)
         images: tuple[Path | None, ...] = ()
         if kind is GenerationKind.IMAGE:
             images = (by_slot["image"],)
@@ -142,6 +142,7 @@ class Jobs:
         gen = self.library.get_generation(generation_id)
         if gen.finished:
             return gen
+        progress = _never_backwards(progress)
         try:
             provider = self.provider_for(gen.provider)
             request = self.request_of(gen)
@@ -411,6 +412,17 @@ class Jobs:
             return gen
         self.gate.release(gen)
         return self.library.update_generation(gen.id, status=status, error=message)
+
+
+def _never_backwards(progress: Progress) -> Progress:
+    """Wrap ``progress`` so the fraction reported never decreases."""
+    highest = [0.0]
+
+    def report(fraction: float, stage: str) -> None:
+        highest[0] = max(highest[0], fraction)
+        progress(highest[0], stage)
+
+    return report
 
 
 def _running_status(task: ProviderTask) -> str:

@@ -622,6 +622,30 @@ class Library:
             ).all()
             return generations.records(session, rows)
 
+    def generation_images(self, generation: GenerationRecord) -> dict[str, Path]:
+        """The generation's input pictures as files under their own names, by slot.
+
+        Hard links into the store (copies where links aren't possible) under
+        ``cache/<generation uid>/``: a client can tell a PNG from a JPEG by its name.
+        """
+        self._check_open()
+        folder = self.cache_dir / generation.uid
+        folder.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        for image in generation.images:
+            if not self._store.exists(image.sha256):
+                raise LibraryError(
+                    f"The picture “{image.filename}” of this generation is missing from the "
+                    "library folder."
+                )
+            dest = folder / f"{image.slot}-{_safe_filename(image.filename)}"
+            if not dest.exists():
+                staging = self._store.new_temp_path(suffix=dest.suffix)
+                _link_or_copy(self._store.path(image.sha256), staging)
+                os.replace(staging, dest)
+            paths[image.slot] = dest
+        return paths
+
     def unfinished_generations(self) -> list[GenerationRecord]:
         """Generations a restart must pick up again, oldest first."""
         with self._read() as session:
@@ -888,6 +912,7 @@ class Library:
         with self._write() as session:
             referenced = _all_referenced(session)
             uids = set(session.scalars(select(Version.uid)).all())
+            uids.update(session.scalars(select(Generation.uid)).all())
             # Under the write lock, so no write can be about to commit a row naming these.
             for sha in list(self._store.shas()):
                 if sha not in referenced and self._store.delete(sha):
