@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from studio.library import Library
 from studio.settings import Settings, load_settings
 from tests.conftest import KilnDirs
+from tests.scenes import box_part
 from ui.main_window import MainWindow
 from viewer.viewport import ViewMode
 
@@ -24,37 +25,7 @@ SETTLE_MS = 60_000
 
 
 def write_box_stl(path: Path, size: tuple[float, float, float] = (10, 20, 30)) -> Path:
-    sx, sy, sz = size
-    v = np.array(
-        [
-            [0, 0, 0],
-            [sx, 0, 0],
-            [sx, sy, 0],
-            [0, sy, 0],
-            [0, 0, sz],
-            [sx, 0, sz],
-            [sx, sy, sz],
-            [0, sy, sz],
-        ],
-        dtype=np.float32,
-    )
-    f = np.array(
-        [
-            [0, 2, 1],
-            [0, 3, 2],
-            [4, 5, 6],
-            [4, 6, 7],
-            [0, 1, 5],
-            [0, 5, 4],
-            [1, 2, 6],
-            [1, 6, 5],
-            [2, 3, 7],
-            [2, 7, 6],
-            [3, 0, 4],
-            [3, 4, 7],
-        ],
-    )
-    return write_stl(path, v[f])
+    return write_stl(path, box_part(size).triangles())
 
 
 def write_stl(path: Path, triangles: np.ndarray) -> Path:
