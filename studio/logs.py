@@ -52,6 +52,9 @@ def configure_logging(log_dir: Path | None = None, *, verbose: bool = False) -> 
     stderr_handler = logging.StreamHandler()
     stderr_handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     stderr_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # httpx logs every request's full URL at INFO, and result links carry signatures.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     for handler in (file_handler, stderr_handler):
         handler.addFilter(RedactingFilter())
         setattr(handler, "_kiln", True)  # noqa: B010 (marks our handlers for reconfiguration)

@@ -242,7 +242,7 @@ class Jobs:
             status=_running_status(task),
             stage=task.stage,
             raw_status=task.raw_status,
-            progress=task.progress,
+            progress=_overall_progress(gen, task),
         )
 
     def _follow(
@@ -423,6 +423,16 @@ def _never_backwards(progress: Progress) -> Progress:
         progress(highest[0], stage)
 
     return report
+
+
+def _overall_progress(gen: GenerationRecord, task: ProviderTask) -> int:
+    """The job's progress: a chained job (Meshy ultra: preview, then a refine task that
+    starts again at 0) spends the first half in the preview and the second in the refine."""
+    if gen.quality != Quality.ULTRA.value or task.stage not in ("preview", "refine"):
+        return task.progress
+    if gen.kind != GenerationKind.TEXT.value:
+        return task.progress
+    return task.progress // 2 + (50 if task.stage == "refine" else 0)
 
 
 def _running_status(task: ProviderTask) -> str:

@@ -35,6 +35,7 @@ import httpx
 from studio.atomic import atomic_writer
 from studio.providers.errors import (
     AmbiguousSubmissionError,
+    BadInputError,
     LinkExpiredError,
     NetworkError,
     ServerError,
@@ -51,7 +52,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Statuses that mean a signed result link is no longer valid.
 EXPIRED_LINK_STATUSES = frozenset({401, 403, 404, 410})
 #: Failures in which httpx never sent the request, so even a create may try again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: A base URL that is no web address: a settings mistake, not worth a retry.
+_BAD_ADDRESS = (httpx.InvalidURL, httpx.UnsupportedProtocol)
 #: Request headers a file host must never see.
 _PRIVATE_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
@@ -103,7 +106,9 @@ class TransportPolicy:
         return float(min(self.backoff_base * (2**attempt), self.backoff_cap))
 
 
-def retry_after(response: httpx.Response, *, now: Clock = time.time, cap: float = 60.0) -> float | None:
+def retry_after(
+    response: httpx.Response, *, now: Clock = time.time, cap: float = 60.0
+) -> float | None:
     """The wait a ``Retry-After`` header asks for, in seconds (``None`` when absent or unreadable).
 
     Parameters
@@ -194,6 +199,7 @@ class Transport:
         Returns the final response whatever its status (the caller maps errors); raises
         :class:`NetworkError` when no answer came after the last try.
         """
+        self._check_address(url)
         policy = self.policy
         for attempt in range(policy.max_tries):
             cancel.raise_if_cancelled()
@@ -206,8 +212,12 @@ class Transport:
                     headers=self._headers(),
                     timeout=policy.timeout(),
                 )
+            except _BAD_ADDRESS:
+                raise self.bad_address() from None
             except httpx.TransportError as exc:
-                log.info("%s %s %s failed: %s", self.provider, method, url_label(url), type(exc).__name__)
+                log.info(
+                    "%s %s %s failed: %s", self.provider, method, url_label(url), type(exc).__name__
+                )
                 if last_try:
                     raise self.unreachable() from None
                 self._wait(policy.backoff(attempt), cancel)
@@ -245,6 +255,7 @@ class Transport:
         httpx.Response
             The answer, whatever its status, except a 429 while tries remain.
         """
+        self._check_address(url)
         policy = self.policy
         tries = max(1, policy.create_rate_limit_tries)
         for attempt in range(policy.max_tries):
@@ -257,9 +268,13 @@ class Transport:
                     headers=self._headers(),
                     timeout=policy.timeout(policy.create_read_timeout),
                 )
+            except _BAD_ADDRESS:
+                raise self.bad_address() from None
             except _NOT_SENT as exc:
                 # Nothing reached the provider: as safe to try again as a read.
-                log.info("%s POST %s not sent: %s", self.provider, url_label(url), type(exc).__name__)
+                log.info(
+                    "%s POST %s not sent: %s", self.provider, url_label(url), type(exc).__name__
+                )
                 if attempt + 1 >= policy.max_tries:
                     raise self.unreachable() from None
                 self.sleep(policy.backoff(attempt))
@@ -279,7 +294,7 @@ class Transport:
                     ) from None
                 raise AmbiguousSubmissionError(
                     f"{self.provider} stopped answering while the task was being created, so it "
-                    "may or may not have started. Kiln checks before sending it again.",
+                    "may or may not have started. Kiln Studio checks before sending it again.",
                     provider=self.provider.lower(),
                 ) from None
             if response.status_code == 429 and attempt + 1 < tries:
@@ -292,11 +307,14 @@ class Transport:
     # -- streams -------------------------------------------------------------------------
 
     @contextmanager
-    def open_stream(self, url: str, *, accept: str = "text/event-stream") -> Iterator[httpx.Response]:
+    def open_stream(
+        self, url: str, *, accept: str = "text/event-stream"
+    ) -> Iterator[httpx.Response]:
         """A long-lived GET (server-sent events), open while the ``with`` block runs.
 
         Connection failures raise :class:`NetworkError`; the caller reads and closes.
         """
+        self._check_address(url)
         headers = {**self._headers(), "Accept": accept, "Cache-Control": "no-cache"}
         try:
             with self.client.stream(
@@ -306,6 +324,8 @@ class Transport:
                 timeout=self.policy.timeout(self.policy.stream_read_timeout),
             ) as response:
                 yield response
+        except _BAD_ADDRESS:
+            raise self.bad_address() from None
         except httpx.TransportError:
             log.info("%s stream %s dropped", self.provider, url_label(url))
             raise self.unreachable() from None
@@ -374,9 +394,7 @@ class Transport:
                     try:
                         self._save(response, dest, progress, cancel, stage)
                     except httpx.TransportError as exc:
-                        log.info(
-                            "download of %s dropped: %s", url_label(url), type(exc).__name__
-                        )
+                        log.info("download of %s dropped: %s", url_label(url), type(exc).__name__)
                         if last_try:
                             raise self.unreachable() from None
                         delay = policy.backoff(attempt)
@@ -414,6 +432,21 @@ class Transport:
         progress(1.0, stage)
 
     # -- shared --------------------------------------------------------------------------
+
+    def _check_address(self, url: str) -> None:
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise self.bad_address() from None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise self.bad_address()
+
+    def bad_address(self) -> BadInputError:
+        return BadInputError(
+            f"The {self.provider} address in Settings › Providers is not a web address "
+            "(it should start with https://).",
+            provider=self.provider.lower(),
+        )
 
     def unreachable(self) -> NetworkError:
         return NetworkError(

@@ -101,9 +101,8 @@ class EventStreamParser:
         elif field == "id":
             if "\0" not in value:
                 self._last_id = value
-        elif field == "retry":
-            if value and value.isascii() and value.isdigit():
-                self._retry = int(value)
+        elif field == "retry" and value and value.isascii() and value.isdigit():
+            self._retry = int(value)
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         if not self._data:

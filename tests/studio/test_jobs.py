@@ -384,3 +384,29 @@ def test_network_down_pauses_and_resume_finishes_once(
     assert len(library.versions(library.list_models()[0].id)) == 1
     assert jobs.run(gen.id).status == "succeeded"  # running a finished job changes nothing
     assert len(library.versions(library.list_models()[0].id)) == 1
+
+
+def test_meshy_ultra_progress_runs_through_both_stages_without_going_back(
+    library: Library,
+    servers: dict[str, MeshyEmulator | TripoEmulator],
+    clock: Clock,
+    http: httpx.Client,
+) -> None:
+    meshy = servers["meshy"]
+    meshy.reset(clock=clock)
+    meshy.add_key(MESHY_KEY, balance=1000)
+    jobs = make_jobs(library, meshy, clock, http)
+    gen = jobs.request(text(quality=Quality.ULTRA), "meshy")
+    seen: list[int] = []
+    library.changed.connect(
+        lambda change: (
+            seen.append(library.get_generation(gen.id).progress)
+            if change.kind == "generation-changed"
+            else None
+        )
+    )
+    final = jobs.run(gen.id)
+    assert final.status == "succeeded", final.error
+    assert seen == sorted(seen)
+    assert any(0 < p < 50 for p in seen)  # preview
+    assert any(50 < p < 100 for p in seen)  # refine

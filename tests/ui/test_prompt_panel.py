@@ -58,8 +58,12 @@ def make_studio(
 
     def provider_for(name: str) -> Provider:
         return make_provider(
-            name, key, client=http, base_url=server.base_url,
-            sleep=lambda s: time.sleep(0.005), now=clock.now,
+            name,
+            key,
+            client=http,
+            base_url=server.base_url,
+            sleep=lambda s: time.sleep(0.005),
+            now=clock.now,
         )
 
     jobs = Jobs(library, provider_for, sleep=lambda s: time.sleep(0.005), now=clock.now)
@@ -129,9 +133,7 @@ def test_type_generate_watch_progress_and_get_the_model(qtbot: QtBot, studio: St
     qtbot.mouseClick(panel.generate_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: studio.meshy.create_count(KEY) == 2, timeout=WAIT_MS)
     studio.clock.advance(100)
-    qtbot.waitUntil(
-        lambda: studio.library.get_model(model.id).version_count == 2, timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: studio.library.get_model(model.id).version_count == 2, timeout=WAIT_MS)
     assert len(studio.library.list_models()) == 1
 
 
