@@ -317,8 +317,9 @@ def test_bundled_first_launch_sample() -> None:
     stats = compute_stats(scene)
     assert stats.watertight
     assert stats.winding_consistent
-    (lo_z, hi_z) = (scene.bounds()[0][2], scene.bounds()[1][2])
-    assert hi_z - lo_z == pytest.approx(120.0, abs=0.5)  # millimetres
+    # glTF is Y-up: the jug stands 120 mm tall along Y, its foot at the bottom.
+    (lo_y, hi_y) = (scene.bounds()[0][1], scene.bounds()[1][1])
+    assert hi_y - lo_y == pytest.approx(120.0, abs=0.5)  # millimetres
     for part in scene.parts:
         assert part.material is not None
         assert part.material.base_color_texture is not None
