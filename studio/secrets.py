@@ -42,7 +42,7 @@ def api_key(provider: str) -> str | None:
     try:
         value = keyring.get_password(SERVICE, _entry(provider))
     except KeyringError as exc:
-        log.warning("the system keychain could not be read (%s)", type(exc).__name__)
+        log.info("the system keychain could not be read (%s)", type(exc).__name__)
         return None
     return value or None
 

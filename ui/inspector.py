@@ -7,8 +7,9 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from studio.meshes import MeshStats
+from studio.meshes.units import mm_per_unit
 from ui.version_browser import describe_size
-from viewer.viewport import MODEL_UNIT_MM, UNIT_SCALE
+from viewer.viewport import UNIT_SCALE
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -113,7 +114,7 @@ class Inspector(QtWidgets.QWidget):
         if stats is None:
             return
         # Stats are in the file's own unit (3MF may declare one); show the chosen unit.
-        model_mm = MODEL_UNIT_MM.get(str(stats.get("unit") or "millimeter").lower(), 1.0)
+        model_mm = mm_per_unit(stats.get("unit"))
         scale = model_mm / UNIT_SCALE[self._unit]
         unit = self._unit
         dims = stats["dimensions"]

@@ -18,6 +18,7 @@ from pyvistaqt import QtInteractor
 from vtkmodules.vtkRenderingCore import vtkActor, vtkCamera, vtkRenderer
 
 from studio.meshes.scene import MeshFormat
+from studio.meshes.units import mm_per_unit
 from viewer.actors import (
     BACKGROUND_BOTTOM,
     BACKGROUND_TOP,
@@ -31,15 +32,6 @@ from viewer.geometry import PreparedScene, release
 
 #: Millimetres in one display unit.
 UNIT_SCALE = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
-#: Millimetres in one model unit, by the unit a 3MF file declares.
-MODEL_UNIT_MM = {
-    "micron": 0.001,
-    "millimeter": 1.0,
-    "centimeter": 10.0,
-    "meter": 1000.0,
-    "inch": 25.4,
-    "foot": 304.8,
-}
 # glTF and (by habit) OBJ are Y-up; STL, 3MF, PLY and OFF come from CAD and printing: Z-up.
 Y_UP_FORMATS = {MeshFormat.GLB, MeshFormat.GLTF, MeshFormat.OBJ}
 
@@ -171,7 +163,7 @@ class Viewport(QtWidgets.QWidget):
         self._prepared = prepared
         scene = prepared.scene
         self._y_up = scene.format in Y_UP_FORMATS
-        self._model_mm = MODEL_UNIT_MM.get((scene.unit or "millimeter").lower(), 1.0)
+        self._model_mm = mm_per_unit(scene.unit)
         for item in prepared.parts:
             actor = make_actor(item)
             self._actors.append(actor)

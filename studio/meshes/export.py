@@ -14,6 +14,7 @@ from pathlib import Path
 
 from studio.meshes.errors import MeshFormatError, file_label
 from studio.meshes.scene import MeshFormat, Scene
+from studio.meshes.units import in_unit, unit_for_export
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def export(scene: Scene, path: Path, *, format: MeshFormat | None = None) -> lis
     if any(part.n_faces == 0 for part in scene.parts):
         # Empty parts have nothing to write and no bounds; leave them out of the file.
         scene = dataclasses.replace(scene, parts=[p for p in scene.parts if p.n_faces > 0])
+    # Numbers in the file mean what the format says they mean (glTF: metres).
+    scene = in_unit(scene, unit_for_export(scene, fmt))
     try:
         return _writer(fmt)(scene, path)
     except OSError as exc:

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from studio.library import Library
+from studio.meshes.units import mm_per_unit
 from tests.e2e.conftest import GENERATED, SAMPLES_DIR, Cli, committed_samples
 
 STATS_KEYS = {
@@ -231,8 +232,16 @@ def test_convert_writes_every_supported_format(
     before = cli.run("inspect", source, "--json").json()
     after = cli.run("inspect", out, "--json").json()
     assert after["faces"] == before["faces"]
-    assert after["area"] == pytest.approx(before["area"], rel=1e-5)
-    assert np.allclose(after["bounds"], before["bounds"], atol=1e-4)
+    # Each file in its own unit (glTF metres, STL/OBJ/PLY/OFF millimetres): compare in mm.
+    scale_after, scale_before = mm_per_unit(after["unit"]), mm_per_unit(before["unit"])
+    assert after["area"] * scale_after**2 == pytest.approx(
+        before["area"] * scale_before**2, rel=1e-5
+    )
+    assert np.allclose(
+        np.multiply(after["bounds"], scale_after),
+        np.multiply(before["bounds"], scale_before),
+        atol=1e-3,
+    )
 
 
 # -- failures: exit 1, one plain sentence ------------------------------------------------

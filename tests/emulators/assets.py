@@ -86,7 +86,8 @@ def _box_part(*, textured: bool) -> Part:
 
 
 def _export(ext: str, *, textured: bool) -> bytes:
-    scene = Scene(parts=[_box_part(textured=textured)], format=MeshFormat.GLB)
+    # Providers deliver glTF in metres, about a metre across.
+    scene = Scene(parts=[_box_part(textured=textured)], format=MeshFormat.GLB, unit="meter")
     with tempfile.TemporaryDirectory(prefix="kiln-emu-") as tmp:
         path = Path(tmp) / f"model.{ext}"
         written = export(scene, path)

@@ -24,6 +24,7 @@ from studio.meshes import (
     load,
 )
 from studio.meshes.formats import stl
+from studio.meshes.units import in_unit, mm_per_unit
 
 
 def textured_scene() -> Scene:
@@ -75,7 +76,8 @@ def test_round_trip_keeps_geometry(tmp_path: Path, extension: str) -> None:
     written = export(scene, path)
     assert written[-1] == path
     assert all(p.exists() for p in written)
-    back = load(path)
+    # Compared in the original's unit: a GLB holds metres, whatever the scene counted in.
+    back = in_unit(load(path), scene.unit)
     np.testing.assert_allclose(sorted_triangles(back), sorted_triangles(scene), atol=1e-4)
     before, after = compute_stats(scene), compute_stats(back)
     assert after.vertices == before.vertices
@@ -244,3 +246,20 @@ def test_empty_parts_are_left_out(tmp_path: Path) -> None:
         assert back.n_faces == scene.n_faces
     with pytest.raises(MeshFormatError, match="nothing to export"):
         export(Scene([], MeshFormat.GLB), tmp_path / "empty.glb")
+
+
+def test_units_follow_each_format(tmp_path: Path) -> None:
+    """glTF counts in metres by its specification; STL, OBJ, PLY, OFF in millimetres."""
+    scene = textured_scene()  # unitless: millimetres
+    glb = tmp_path / "m.glb"
+    export(scene, glb)
+    in_metres = load(glb)
+    assert in_metres.unit == "meter"
+    lo, hi = scene.bounds()
+    lo_m, hi_m = in_metres.bounds()
+    assert np.allclose(np.subtract(hi_m, lo_m) * 1000, np.subtract(hi, lo), rtol=1e-6)
+    stl = tmp_path / "back.stl"
+    export(in_metres, stl)  # metres back to the millimetres STL means
+    assert np.allclose(np.subtract(*reversed(load(stl).bounds())), np.subtract(hi, lo), rtol=1e-6)
+    assert mm_per_unit(None) == 1.0
+    assert mm_per_unit("meter") == 1000.0

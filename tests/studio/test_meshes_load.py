@@ -21,6 +21,7 @@ from studio.meshes import (
     load,
 )
 from studio.meshes.formats import stl
+from studio.meshes.units import mm_per_unit
 from studio.work import CancelToken
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -319,7 +320,8 @@ def test_bundled_first_launch_sample() -> None:
     assert stats.winding_consistent
     # glTF is Y-up: the jug stands 120 mm tall along Y, its foot at the bottom.
     (lo_y, hi_y) = (scene.bounds()[0][1], scene.bounds()[1][1])
-    assert hi_y - lo_y == pytest.approx(120.0, abs=0.5)  # millimetres
+    assert scene.unit == "meter"
+    assert (hi_y - lo_y) * mm_per_unit(scene.unit) == pytest.approx(120.0, abs=0.5)
     for part in scene.parts:
         assert part.material is not None
         assert part.material.base_color_texture is not None

@@ -49,7 +49,7 @@ def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
             # trimesh names unnamed meshes "geometry_0"; the file's name reads better.
             stem = request.path.stem
             part.name = stem if len(parts) == 1 else f"{stem} {index + 1}"
-    return Scene(parts, fmt)
+    return Scene(parts, fmt, unit="meter")  # glTF counts in metres, by its specification
 
 
 def _check_glb_lengths(request: ReadRequest) -> None:
