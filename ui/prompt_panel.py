@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from studio.jobs import job_fraction
 from studio.library import GenerationRecord, Library, LibraryChange
 from studio.providers.base import (
     IMAGE_SUFFIXES,
@@ -367,7 +368,7 @@ class PromptPanel(QtWidgets.QWidget):
         if generation is None:
             self.stage.setText("")
             return
-        self.bar.setValue(generation.progress)
+        self.bar.setValue(round(job_fraction(generation) * 100))
         self.stage.setText(STATUS_TEXT.get(generation.status, generation.status))
 
     @QtCore.Slot(int, float, str)
@@ -426,7 +427,7 @@ class PromptPanel(QtWidgets.QWidget):
         label = PROVIDERS.get(generation.provider, generation.provider)
         status = STATUS_TEXT.get(generation.status, generation.status)
         if not generation.finished:
-            status += f" {generation.progress}%"
+            status += f" {round(job_fraction(generation) * 100)}%"
         credits = (
             f" · {generation.credits_charged} credits"
             if generation.credits_charged is not None

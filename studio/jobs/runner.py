@@ -267,7 +267,7 @@ class Jobs:
             assert gen.provider_task_id is not None
             task = provider.poll(gen.provider_task_id)
             gen = self._record_task(gen, task) if not task.status.finished else gen
-            progress(gen.progress / 100 * 0.9, _stage_text(gen, task))
+            progress(job_fraction(gen), _stage_text(gen, task))
             if task.status is TaskStatus.SUCCEEDED:
                 chained = provider.advance(task, request)
                 if chained.task_id != task.task_id:
@@ -320,7 +320,7 @@ class Jobs:
                         raise
                     log.info("generation %s: a result link expired; fetching fresh ones", gen.id)
             gen = self.library.update_generation(gen.id, status="importing")
-            progress(0.95, "Adding to the library")
+            progress(job_fraction(gen), "Adding to the library")
             gen = self._import(gen, model, preview, cancel)
         return self._settle(gen)
 
@@ -341,7 +341,7 @@ class Jobs:
         target = folder / f"model.{chosen.format}"
 
         def report(fraction: float, _stage: str) -> None:
-            progress(0.9 + 0.05 * fraction, "Downloading the model")
+            progress(PROVIDER_SHARE + DOWNLOAD_SHARE * fraction, "Downloading the model")
 
         provider.download(chosen, target, progress=report, cancel=cancel)
         preview: Path | None = None
@@ -412,6 +412,22 @@ class Jobs:
             return gen
         self.gate.release(gen)
         return self.library.update_generation(gen.id, status=status, error=message)
+
+
+#: How a job's bar divides: the provider's work, then downloading, then importing.
+PROVIDER_SHARE = 0.9
+DOWNLOAD_SHARE = 0.05
+
+
+def job_fraction(gen: GenerationRecord) -> float:
+    """How far along the whole job is, 0..1: one figure for every view of it."""
+    if gen.status == "succeeded":
+        return 1.0
+    if gen.status == "importing":
+        return PROVIDER_SHARE + DOWNLOAD_SHARE
+    if gen.status == "downloading":
+        return PROVIDER_SHARE
+    return PROVIDER_SHARE * gen.progress / 100
 
 
 def _never_backwards(progress: Progress) -> Progress:
