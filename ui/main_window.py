@@ -673,6 +673,8 @@ class MainWindow(QtWidgets.QMainWindow):
         version = self._loading_version
         self._show(Shown(scene=scene, model_id=version.model_id, version=version), prepared)
         self._show_version_stats(version)
+        name = self.library.get_model(version.model_id).name
+        self._show_status(f"Showing version {version.number} of {name}.")
         if version.thumbnail_sha is None:
             self._make_thumbnail(version, scene)
         self._settle()
