@@ -61,7 +61,8 @@ case "$cmd" in
         with_display "$VENV/bin/python" main.py "$@"
         ;;
     test)
-        install_debian_packages
+        # PostgreSQL: the account service's tests run against a throwaway cluster too.
+        install_debian_packages postgresql
         setup_venv test
         export PATH="$PWD/$VENV/bin:$PATH"
         log "ruff";          ruff check .

@@ -51,6 +51,3 @@ def unit_for_export(scene: Scene, fmt: MeshFormat) -> str | None:
     if fmt is MeshFormat.THREEMF:
         return scene.unit if scene.unit in MM_PER_UNIT else "millimeter"
     return None  # unitless formats: millimetres
-
-
-

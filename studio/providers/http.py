@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 
 from studio.atomic import atomic_writer
+from studio.providers.base import TaskOutput
 from studio.providers.errors import (
     AmbiguousSubmissionError,
     BadInputError,
@@ -331,6 +332,24 @@ class Transport:
             raise self.unreachable() from None
 
     # -- downloads -----------------------------------------------------------------------
+
+    def download_output(
+        self,
+        output: TaskOutput,
+        dest: Path,
+        *,
+        progress: Progress = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> Path:
+        """A task's output file to ``dest``: the one ``Provider.download`` of every client.
+
+        Raises
+        ------
+        LinkExpiredError
+            The signed link is stale: poll the task again for fresh links.
+        """
+        stage = "Downloading the model" if output.kind == "model" else "Downloading"
+        return self.download(output.url, dest, progress=progress, cancel=cancel, stage=stage)
 
     def download(
         self,

@@ -233,15 +233,8 @@ class MeshyClient:
         progress: Progress = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
-        """Stream ``output`` to ``dest``; no key goes to the file host.
-
-        Raises
-        ------
-        LinkExpiredError
-            The signed link is stale: poll the task again for fresh links.
-        """
-        stage = "Downloading the model" if output.kind == "model" else "Downloading"
-        return self._http.download(output.url, dest, progress=progress, cancel=cancel, stage=stage)
+        """Stream ``output`` to ``dest``; no key goes to the file host."""
+        return self._http.download_output(output, dest, progress=progress, cancel=cancel)
 
     def balance(self) -> Balance:
         response = self._http.read("GET", f"{self.base_url}/v1/balance")

@@ -1,0 +1,153 @@
+"""The service's settings, read from ``KILN_ACCOUNT_*`` environment variables.
+
+==================================== =====================================================
+``KILN_ACCOUNT_DATA_DIR``            SQLite file, local blobs, generated JWT secret
+                                     (default: the platform's user data dir "KilnAccount")
+``KILN_ACCOUNT_DATABASE_URL``        e.g. ``postgresql+psycopg://user:pw@host/db``
+``KILN_ACCOUNT_S3_BUCKET``           store blobs in this S3-compatible bucket
+``KILN_ACCOUNT_S3_ENDPOINT_URL``     the S3 endpoint (MinIO, R2, ...); AWS keys from the
+                                     standard ``AWS_*`` variables
+``KILN_ACCOUNT_S3_PREFIX``           key prefix inside the bucket
+``KILN_ACCOUNT_JWT_SECRET``          required with PostgreSQL; generated for SQLite
+``KILN_ACCOUNT_WEBHOOK_SECRET``      the payment provider's webhook signing secret
+``KILN_ACCOUNT_HOLD_TTL_SECONDS``    default 7200
+``KILN_ACCOUNT_MAX_BLOB_BYTES``      default 512 MiB
+``KILN_ACCOUNT_FORWARDED_ALLOW_IPS`` proxies trusted for X-Forwarded-For (serve)
+==================================== =====================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from account_api.errors import ConfigError
+
+JWT_SECRET_FILE = "jwt-secret"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` attempts per ``window`` (a fixed window)."""
+
+    limit: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Argon2Cost:
+    """argon2id parameters; the defaults are RFC 9106's second recommendation."""
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    jwt_secret: str = field(repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_prefix: str = ""
+    access_token_ttl: timedelta = timedelta(minutes=15)
+    refresh_token_ttl: timedelta = timedelta(days=30)
+    hold_ttl: timedelta = timedelta(hours=2)
+    webhook_tolerance: timedelta = timedelta(minutes=5)
+    max_blob_bytes: int = 512 * 1024 * 1024
+    signup_bonus: int = 100
+    signin_per_email: RateLimit = RateLimit(10, timedelta(minutes=15))
+    signin_per_ip: RateLimit = RateLimit(100, timedelta(minutes=15))
+    signup_per_email: RateLimit = RateLimit(5, timedelta(hours=1))
+    signup_per_ip: RateLimit = RateLimit(20, timedelta(hours=1))
+    argon2: Argon2Cost = Argon2Cost()
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read the environment; generate the JWT secret for a local SQLite service.
+
+        Raises
+        ------
+        ConfigError
+            A required variable is missing or a value does not parse.
+        """
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("KILN_ACCOUNT_DATA_DIR") or default_data_dir())
+        database_url = env.get("KILN_ACCOUNT_DATABASE_URL", "").strip()
+        local = not database_url
+        if local:
+            database_url = f"sqlite:///{data_dir / 'account.sqlite3'}"
+        jwt_secret = env.get("KILN_ACCOUNT_JWT_SECRET", "").strip()
+        if not jwt_secret:
+            if not local:
+                raise ConfigError(
+                    "Set KILN_ACCOUNT_JWT_SECRET (at least 32 random characters): every "
+                    "instance of a production service must sign tokens with the same secret."
+                )
+            jwt_secret = load_or_create_secret(data_dir / JWT_SECRET_FILE)
+        if len(jwt_secret) < MIN_SECRET_LENGTH:
+            raise ConfigError("KILN_ACCOUNT_JWT_SECRET must be at least 32 characters long.")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            jwt_secret=jwt_secret,
+            webhook_secret=env.get("KILN_ACCOUNT_WEBHOOK_SECRET") or None,
+            s3_bucket=env.get("KILN_ACCOUNT_S3_BUCKET") or None,
+            s3_endpoint_url=env.get("KILN_ACCOUNT_S3_ENDPOINT_URL") or None,
+            s3_prefix=env.get("KILN_ACCOUNT_S3_PREFIX", ""),
+            hold_ttl=timedelta(seconds=_positive_int(env, "KILN_ACCOUNT_HOLD_TTL_SECONDS", 7200)),
+            max_blob_bytes=_positive_int(env, "KILN_ACCOUNT_MAX_BLOB_BYTES", 512 * 1024 * 1024),
+        )
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("KilnAccount", appauthor=False))
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret stored at ``path`` (mode 0600), created on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text(encoding="ascii").strip()
+    secret = secrets.token_urlsafe(48)
+    # Written aside, then linked into place: a second process starting at the same moment
+    # either sees no file or the complete one, and both end up with the same secret.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return secret
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero.")
+    return value
