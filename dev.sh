@@ -2,6 +2,7 @@
 # Kiln Studio developer entry point.
 #   ./dev.sh run [FILES...] [--data-dir DIR]   set up and launch the app
 #   ./dev.sh test [PYTEST ARGS...]              set up and run lint, types, contracts and all tests
+#   ./dev.sh account-server [--port N]          set up and run the account service (SQLite)
 # Both install what they need: Debian packages for Qt/Xvfb (when missing), then a
 # virtualenv in .venv with the pinned Python packages.
 set -euo pipefail
@@ -72,8 +73,12 @@ case "$cmd" in
         # A private X server for the whole run: tests need a real VTK render window.
         xvfb-run -a -s "-screen 0 1920x1080x24" "$VENV/bin/python" -m pytest "$@"
         ;;
+    account-server)
+        setup_venv test
+        exec "$VENV/bin/python" -m account_api serve "$@"
+        ;;
     *)
-        echo "usage: ./dev.sh run [FILES...] | ./dev.sh test [PYTEST ARGS...]" >&2
+        echo "usage: ./dev.sh run [FILES...] | ./dev.sh test [PYTEST ARGS...] | ./dev.sh account-server" >&2
         exit 2
         ;;
 esac

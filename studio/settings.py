@@ -53,6 +53,9 @@ class Settings(BaseModel):
     tripo_base_url: str = ""
     generation_provider: Literal["meshy", "tripo"] = "meshy"
     generation_quality: Literal["standard", "ultra"] = "standard"
+    #: The Kiln account service; empty means no account (signed out, offline).
+    #: ``KILN_ACCOUNT_URL`` wins.
+    account_url: str = ""
 
     def base_url(self, provider: str) -> str | None:
         """The endpoint to use for ``provider``; ``KILN_<PROVIDER>_BASE_URL`` wins."""
@@ -84,6 +87,9 @@ def _apply_env(settings: Settings) -> Settings:
                 setattr(settings, field, int(value))
             except (ValueError, ValidationError):
                 log.warning("ignoring %s=%r: not a positive whole number", var, value)
+    account_url = os.environ.get("KILN_ACCOUNT_URL", "").strip()
+    if account_url:
+        settings.account_url = account_url
     return settings
 
 

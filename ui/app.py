@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtWidgets
 
 from studio import paths
 from studio.errors import KilnError
 from studio.logs import configure_logging
-from studio.settings import load_settings
+from studio.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +60,21 @@ def _run_window(
 ) -> int:
     from ui.main_window import MainWindow
 
-    window = MainWindow(library, load_settings(), log_path=log_path)  # type: ignore[arg-type]
+    settings = load_settings()
+    generations, account = _services(library, settings)  # type: ignore[arg-type]
+    window = MainWindow(
+        library,  # type: ignore[arg-type]
+        settings,
+        log_path=log_path,
+        generations=generations,
+        account=account,
+    )
     window.errors.install_excepthook()
     if screenshot is not None:
         window.errors.interactive = False
     window.show()
     window.warm_up()
+    window.account.start()  # a remembered sign-in puts the Kiln gate in place first
     window.generations.resume_unfinished()
     window.prompt_panel.refresh_balance()
     if files:
@@ -73,6 +86,29 @@ def _run_window(
     if screenshot is None:
         return int(app.exec())
     return _screenshot_when_settled(app, window, screenshot)
+
+
+def _services(library: Library, settings: Settings) -> tuple[Any, Any]:
+    """The generation jobs and the account, wired from the settings."""
+    import httpx
+
+    from studio.jobs import Jobs
+    from studio.jobs.connections import Connections
+    from ui.account import AccountController
+    from ui.generations import GenerationController
+
+    jobs = Jobs(library, Connections(settings))
+    generations = GenerationController(jobs)
+    factory = None
+    if settings.account_url:
+        from studio.account import AccountClient, TokenStore
+
+        url = settings.account_url
+
+        def factory() -> AccountClient:
+            return AccountClient(url, client=httpx.Client(timeout=30.0), tokens=TokenStore())
+
+    return generations, AccountController(factory, jobs)
 
 
 def _screenshot_when_settled(app: QtWidgets.QApplication, window: object, out: Path) -> int:

@@ -21,6 +21,7 @@ from studio.library import GenerationRecord, ImportResult, Library, VersionRecor
 from studio.meshes import Limits, Scene
 from studio.settings import Settings, save_settings
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
+from ui.account import AccountController, CreditsDialog, SignInDialog
 from ui.errors import ErrorReporter
 from ui.generations import GenerationController
 from ui.inspector import Inspector
@@ -97,6 +98,7 @@ class MainWindow(QtWidgets.QMainWindow):
         log_path: Path | None = None,
         confirm: Confirm | None = None,
         generations: GenerationController | None = None,
+        account: AccountController | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -128,6 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.generations = generations or _default_generations(library, settings, self)
         self.prompt_panel = PromptPanel(self.generations, library, self.events, self)
         self.prompt_panel.set_provider(settings.generation_provider)
+        self.account = account or AccountController(None, self.generations.jobs, self)
         self.library_panel.setMinimumWidth(320)
         left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
         right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
@@ -150,6 +153,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.prompt_panel.view_requested.connect(self._on_generation_view)
         self.prompt_panel.failed.connect(self.errors.report)
         self.generations.finished.connect(self._on_generation_finished)
+        self.account.state_changed.connect(self._on_account_state)
+        self.account.balance_changed.connect(self._on_balance)
+        self.account.failed.connect(self._on_account_failed)
+        self.account.synced.connect(self._on_synced)
+        self.prompt_panel.set_price_source(self.account.price)
         self.generations.crashed.connect(self.errors.report)
         self.errors.reported.connect(self._show_status)
         self.viewport.frame_rendered.connect(self._on_frame_rendered)
@@ -326,6 +334,7 @@ class MainWindow(QtWidgets.QMainWindow):
             toolbar.addAction(self.view_actions[view])
         toolbar.addAction(self.fit_action)
         toolbar.addAction(self.ortho_action)
+        self._build_account_toolbar()
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -687,6 +696,73 @@ class MainWindow(QtWidgets.QMainWindow):
         self._fail(exc, f"Couldn't open version {self._loading_version.number}:")
         self._settle()
 
+    # ------------------------------------------------------------------ account
+    def _build_account_toolbar(self) -> None:
+        bar = self.addToolBar("Account")
+        bar.setObjectName("accountToolbar")
+        spacer = QtWidgets.QWidget()
+        spacer.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        bar.addWidget(spacer)
+        self.balance_label = QtWidgets.QLabel("")
+        self.balance_label.setObjectName("balanceLabel")
+        self.balance_label.setStyleSheet("padding: 0 8px; font-weight: 600;")
+        bar.addWidget(self.balance_label)
+        self.account_button = QtWidgets.QToolButton()
+        self.account_button.setObjectName("accountButton")
+        self.account_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.account_menu = QtWidgets.QMenu(self.account_button)
+        self.sign_in_action = self.account_menu.addAction("Sign in or create an account…")
+        self.sign_in_action.triggered.connect(self.open_sign_in)
+        self.credits_action = self.account_menu.addAction("Credits…")
+        self.credits_action.triggered.connect(self.open_credits)
+        self.sync_action = self.account_menu.addAction("Sync now")
+        self.sync_action.setObjectName("syncNowAction")
+        self.sync_action.triggered.connect(self.account.sync_now)
+        self.sign_out_action = self.account_menu.addAction("Sign out")
+        self.sign_out_action.triggered.connect(self.account.sign_out)
+        self.account_button.setMenu(self.account_menu)
+        bar.addWidget(self.account_button)
+        bar.setVisible(self.account.available)
+        self._on_account_state(False, "")
+
+    def open_sign_in(self) -> None:
+        SignInDialog(self.account, self).exec()
+
+    def open_credits(self) -> None:
+        CreditsDialog(self.account, self).exec()
+
+    @QtCore.Slot(bool, str)
+    def _on_account_state(self, signed_in: bool, email: str) -> None:
+        self.account_button.setText(email if signed_in else "Sign in")
+        self.sign_in_action.setVisible(not signed_in)
+        for action in (self.credits_action, self.sync_action, self.sign_out_action):
+            action.setVisible(signed_in)
+        if not signed_in:
+            self.balance_label.setText("")
+        self.prompt_panel.set_price_source(self.account.price)
+
+    @QtCore.Slot(object)
+    def _on_balance(self, balance: object) -> None:
+        if balance is None:
+            self.balance_label.setText("")
+            return
+        available = getattr(balance, "available", 0)
+        held = getattr(balance, "on_hold", 0)
+        text = f"{available:,} credits" + (f" · {held:,} on hold" if held else "")
+        self.balance_label.setText(text)
+
+    @QtCore.Slot(object)
+    def _on_account_failed(self, exc: BaseException) -> None:
+        if not self.account.dialogs_showing_errors:  # an open sign-in dialog shows its own
+            self.errors.report(exc)
+
+    @QtCore.Slot(object)
+    def _on_synced(self, report: object) -> None:
+        self._show_status(str(getattr(report, "summary", "") or "Synced."))
+        self.library_panel.refresh()
+
     # ------------------------------------------------------------------ generations
     def show_generate_panel(self) -> None:
         self.generate_dock.show()
@@ -694,6 +770,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_generation_finished(self, record: GenerationRecord) -> None:
+        self.account.refresh_balance()  # charged on success, released otherwise
         if record.status != "succeeded" or record.result_version_id is None:
             return
         # The new model appears in the library and the viewport without a click.
@@ -850,6 +927,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.save_settings()
         self.generations.shutdown()  # stop following; they resume on the next start
+        self.account.shutdown()
         self.runner.cancel_all()
         self.runner.wait(10_000)
         self.events.detach()

@@ -7,6 +7,7 @@ and the progress of the generation in flight, with Cancel and Retry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,6 +152,8 @@ class PromptPanel(QtWidgets.QWidget):
         self._target_name = ""
         self._current: int | None = None  # the generation the progress row follows
         self._balances: dict[str, str] = {}
+        #: ``price(kind, quality) -> Kiln credits | None`` (None: no account, provider cost)
+        self._kiln_price: Callable[[str, str], int | None] = lambda kind, quality: None
 
         self.history = QtWidgets.QListWidget()
         self.history.setObjectName("generationHistory")
@@ -349,11 +352,23 @@ class PromptPanel(QtWidgets.QWidget):
             self._balances[provider] = message
         self._update_cost()
 
+    def set_price_source(self, price: Callable[[str, str], int | None]) -> None:
+        """Where Kiln credit prices come from (the account's price table)."""
+        self._kiln_price = price
+        self._update_cost()
+
     @QtCore.Slot()
     def _update_cost(self) -> None:
         provider = self.provider_name()
         label = PROVIDERS[provider]
-        credits = provider_credits(provider, self.current_request())
+        request = self.current_request()
+        kiln = self._kiln_price(request.kind.value, request.quality.value)
+        if kiln is not None:
+            self.cost.setText(f"Costs {kiln} credits from your Kiln balance.")
+            self.generate_button.setText(f"Generate · {kiln} credits")
+            return
+        credits = provider_credits(provider, request)
+        self.generate_button.setText("Generate")
         self.cost.setText(
             f"Costs about {credits} {label} credits. {self._balances.get(provider, '')}".strip()
         )

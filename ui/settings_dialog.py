@@ -151,6 +151,11 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow("Units for dimensions", self.units)
         form.addRow("Largest file to open", self.max_file_size)
         form.addRow("Most triangles to open", self.max_triangles)
+        self.account_url = QtWidgets.QLineEdit(settings.account_url)
+        self.account_url.setObjectName("accountUrl")
+        self.account_url.setPlaceholderText("e.g. https://accounts.example.com (empty: no account)")
+        self.account_url.setToolTip("Takes effect the next time Kiln Studio starts.")
+        form.addRow("Kiln account service", self.account_url)
         hint = QtWidgets.QLabel(
             "Bigger files need more memory: about 100 bytes per triangle while shown."
         )
@@ -169,5 +174,6 @@ class SettingsDialog(QtWidgets.QDialog):
     def apply(self) -> None:
         self._settings.max_file_size = self.max_file_size.value() * MIB
         self._settings.max_triangles = self.max_triangles.value() * 1_000_000
+        self._settings.account_url = self.account_url.text().strip()
         for name, row in self.providers.items():
             setattr(self._settings, f"{name}_base_url", row.endpoint.text().strip())

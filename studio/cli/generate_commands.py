@@ -25,8 +25,11 @@ MISSING_VIEW = "-"
 
 
 def _jobs(library: Library) -> tuple[Jobs, Connections]:
-    connections = Connections(load_settings())
-    return Jobs(library, connections), connections
+    from studio.cli.account_commands import credit_gate
+
+    settings = load_settings()
+    connections = Connections(settings)
+    return Jobs(library, connections, credit_gate(settings)), connections
 
 
 def _request(args: argparse.Namespace) -> GenerationRequest:

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     library = commands_.add_parser("library", parents=[common], help="the local library")
     _add_library_commands(library, common)
     _add_generation_commands(commands_, common)
+    _add_account_commands(commands_, common)
     return parser
 
 
@@ -202,3 +203,46 @@ def _add_generation_commands(commands_: Any, common: argparse.ArgumentParser) ->
     p = jobs_sub.add_parser("cancel", parents=[common], help="cancel a generation")
     p.add_argument("job", type=int, metavar="JOB")
     p.set_defaults(handler="studio.cli.generate_commands:cancel")
+
+
+def _add_account_commands(commands_: Any, common: argparse.ArgumentParser) -> None:
+    account = commands_.add_parser(
+        "account",
+        parents=[common],
+        help="your Kiln account: sign in, credits",
+        description="Your Kiln account. The service's address comes from the settings or "
+        "KILN_ACCOUNT_URL; the sign-in is kept in the system keychain.",
+    )
+    sub = account.add_subparsers(dest="account_command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    def credentials(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--email", required=True, metavar="EMAIL")
+        p.add_argument(
+            "--password",
+            metavar="PASSWORD",
+            help="(default: asked for without echo, or read from stdin when it is not a terminal)",
+        )
+
+    p = add("signup", "create a Kiln account and sign in to it")
+    credentials(p)
+    p.set_defaults(handler="studio.cli.account_commands:signup")
+    p = add("login", "sign in to your Kiln account")
+    credentials(p)
+    p.set_defaults(handler="studio.cli.account_commands:login")
+    p = add("logout", "sign out of your Kiln account on this computer")
+    p.set_defaults(handler="studio.cli.account_commands:logout")
+    p = add("balance", "your Kiln credits")
+    p.set_defaults(handler="studio.cli.account_commands:balance")
+    p = add("ledger", "every change of your Kiln credits, newest first")
+    p.add_argument(
+        "--limit", type=_positive, default=50, metavar="N", help="how many (default: 50)"
+    )
+    p.add_argument("--before", type=_positive, metavar="ID", help="entries older than this one")
+    p.set_defaults(handler="studio.cli.account_commands:ledger")

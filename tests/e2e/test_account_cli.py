@@ -1,0 +1,162 @@
+"""``python -m studio account ...`` as real subprocesses against the real account service.
+
+The child processes share a test keychain kept in a JSON file outside the Kiln folders
+(the real one is the OS keychain); nothing secret may land in the data, config or log dirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from tests.account_api.conftest import PASSWORD
+from tests.account_api.servers import ServiceThread
+from tests.conftest import KilnDirs
+from tests.e2e.conftest import REPO, Cli
+from tests.studio.test_account_client import assert_nothing_secret_in_files, start_service
+
+KEYCHAIN_ENV = "KILN_TEST_KEYCHAIN_FILE"
+PRELUDE = (
+    "import keyring\n"
+    "from tests.e2e.test_account_cli import FileKeyring\n"
+    "keyring.set_keyring(FileKeyring())"
+)
+
+
+class FileKeyring(KeyringBackend):
+    """A keychain in the JSON file named by ``KILN_TEST_KEYCHAIN_FILE`` (tests only)."""
+
+    priority = 1
+
+    @property
+    def _path(self) -> Path:
+        return Path(os.environ[KEYCHAIN_ENV])
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data: dict[str, str] = json.loads(self._path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return data
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        self._path.write_text(json.dumps(data), encoding="utf-8")
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        if f"{service}/{username}" not in data:
+            raise PasswordDeleteError("not found")
+        del data[f"{service}/{username}"]
+        self._path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
+    server = start_service(tmp_path_factory.mktemp("account-data"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def keychain_file(tmp_path: Path, service: ServiceThread, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "test-keychain.json"
+    monkeypatch.setenv(KEYCHAIN_ENV, str(path))
+    monkeypatch.setenv("KILN_ACCOUNT_URL", service.url)
+    return path
+
+
+def account(cli: Cli, *args: str, expect: int = 0) -> tuple[str, str]:
+    run = cli.run("account", *args, expect=expect, prelude=PRELUDE)
+    return run.stdout, run.stderr
+
+
+def new_email() -> str:
+    return f"cli-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def test_signup_balance_ledger_logout(cli: Cli, keychain_file: Path, kiln_dirs: KilnDirs) -> None:
+    email = new_email()
+    out, _ = account(cli, "signup", "--email", email, "--password", PASSWORD)
+    assert out.strip() == f"Signed up as {email}. You have 100 credits."
+    stored = json.loads(keychain_file.read_text(encoding="utf-8"))
+    refresh_token = stored["Kiln Studio/account-refresh-token"]
+    assert stored["Kiln Studio/account-email"] == email
+
+    out, _ = account(cli, "balance", "--json")
+    balance = json.loads(out)
+    assert (balance["available"], balance["on_hold"], balance["plan"]) == (100, 0, "free")
+    out, _ = account(cli, "balance")
+    assert out.startswith("100 credits available, 0 on hold")
+
+    out, _ = account(cli, "ledger")
+    assert "Sign-up bonus" in out
+    page = json.loads(account(cli, "ledger", "--json")[0])
+    assert [e["kind"] for e in page["entries"]] == ["grant"]
+
+    out, _ = account(cli, "logout")
+    assert out.strip() == "Signed out."
+    assert "account-refresh-token" not in keychain_file.read_text(encoding="utf-8")
+    _, err = account(cli, "balance", expect=1)
+    assert err.strip() == "You are signed out. Sign in again to use your Kiln credits."
+
+    out, _ = account(cli, "logout")
+    assert out.strip() == "You were not signed in."
+
+    assert_nothing_secret_in_files(kiln_dirs, PASSWORD, refresh_token)
+
+
+def test_login_reads_the_password_from_stdin(
+    cli: Cli, keychain_file: Path, kiln_dirs: KilnDirs
+) -> None:
+    email = new_email()
+    account(cli, "signup", "--email", email, "--password", PASSWORD)
+    account(cli, "logout")
+    script = f"import sys\n{PRELUDE}\nfrom studio.cli import main\nsys.exit(main())\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "account", "login", "--email", email],
+        cwd=REPO,
+        env={**os.environ, "PYTHONUTF8": "1"},
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"Signed in as {email}. You have 100 credits."
+    assert PASSWORD not in done.stdout + done.stderr
+    assert_nothing_secret_in_files(kiln_dirs, PASSWORD)
+
+
+def test_wrong_password_is_exit_1_with_one_sentence(cli: Cli, keychain_file: Path) -> None:
+    email = new_email()
+    account(cli, "signup", "--email", email, "--password", PASSWORD)
+    out, err = account(
+        cli, "login", "--email", email, "--password", "not my password at all", expect=1
+    )
+    assert out == ""
+    assert err.strip() == "The email or password is not correct."
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_without_a_service_address(
+    cli: Cli, keychain_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KILN_ACCOUNT_URL")
+    _, err = account(cli, "balance", expect=1)
+    assert "KILN_ACCOUNT_URL" in err
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,147 @@
+"""Sign up in the dialog, see 100 credits, generate, see 90: the real account service on
+127.0.0.1, the Meshy emulator on a fake clock, and the real window."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import keyring
+import pytest
+from PySide6 import QtCore
+from pytestqt.qtbot import QtBot
+
+from studio.account import AccountClient, TokenStore
+from studio.jobs import Jobs
+from studio.library import Library
+from studio.providers.base import Provider
+from studio.providers.registry import make_provider
+from studio.settings import Settings
+from tests.conftest import KilnDirs
+from tests.emulators import Clock, MeshyEmulator
+from tests.studio.test_account_client import start_service
+from tests.studio.test_secrets import MemoryKeyring
+from ui.account import AccountController, CreditsDialog, SignInDialog
+from ui.generations import GenerationController
+from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.gl
+
+MESHY_KEY = "msy_account_ui_key_00000000000001"
+WAIT_MS = 30_000
+
+
+@dataclass
+class Studio:
+    window: MainWindow
+    library: Library
+    meshy: MeshyEmulator
+    clock: Clock
+
+
+@pytest.fixture
+def studio(
+    qtbot: QtBot, kiln_dirs: KilnDirs, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Studio]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    service = start_service(tmp_path_factory.mktemp("account"))
+    clock = Clock(start=1_800_000_000.0)
+    with MeshyEmulator(clock) as meshy, httpx.Client(timeout=30) as http:
+        meshy.add_key(MESHY_KEY, balance=1000)
+        library = Library.open(kiln_dirs.data)
+
+        def provider_for(name: str) -> Provider:
+            return make_provider(
+                name,
+                MESHY_KEY,
+                client=http,
+                base_url=meshy.base_url,
+                sleep=lambda s: time.sleep(0.005),
+                now=clock.now,
+            )
+
+        jobs = Jobs(library, provider_for, sleep=lambda s: time.sleep(0.005), now=clock.now)
+        account = AccountController(
+            lambda: AccountClient(service.url, client=http, tokens=TokenStore()), jobs
+        )
+        window = MainWindow(
+            library,
+            Settings(first_launch_done=True),
+            config_dir=kiln_dirs.config,
+            generations=GenerationController(jobs),
+            account=account,
+        )
+        window.errors.interactive = False
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        account.start()
+        try:
+            yield Studio(window, library, meshy, clock)
+        finally:
+            window.close()
+            library.close()
+            service.stop()
+            keyring.set_keyring(previous)
+
+
+def drive(qtbot: QtBot, clock: Clock, done: object) -> None:
+    """Move the provider's clock along until ``done()``: the job waits on that clock."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the generation never finished"
+        clock.advance(5)
+        qtbot.wait(20)
+
+
+def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
+    window = studio.window
+    assert window.account_button.text() == "Sign in"
+    assert window.balance_label.text() == ""
+    dialog = SignInDialog(window.account, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.email, "potter@example.com")
+    qtbot.keyClicks(dialog.password, "glaze-and-fire-2026")
+    qtbot.mouseClick(dialog.sign_up_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.balance_label.text() == "100 credits", timeout=WAIT_MS)
+    assert not dialog.isVisible()
+    assert dialog.password.text() == ""
+    assert window.account_button.text() == "potter@example.com"
+
+    panel = window.prompt_panel
+    window.show_generate_panel()
+    qtbot.keyClicks(panel.prompt, "a ceramic teapot shaped like a snail")
+    qtbot.waitUntil(
+        lambda: panel.generate_button.text() == "Generate · 10 credits", timeout=WAIT_MS
+    )
+    qtbot.mouseClick(panel.generate_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: studio.meshy.create_count(MESHY_KEY) == 1, timeout=WAIT_MS)
+    drive(qtbot, studio.clock, lambda: bool(studio.library.list_models()))
+    qtbot.waitUntil(lambda: window.balance_label.text() == "90 credits", timeout=WAIT_MS)
+    generation = studio.library.generations()[0]
+    assert generation.credits_charged == 10
+
+    credits = CreditsDialog(window.account, window)
+    qtbot.addWidget(credits)
+    credits.show()
+    qtbot.waitUntil(lambda: credits.ledger.rowCount() >= 2, timeout=WAIT_MS)
+    assert credits.summary.text().startswith("90 credits")
+    changes = [credits.ledger.item(row, 1).text() for row in range(credits.ledger.rowCount())]
+    assert "+100" in changes
+
+
+def test_a_wrong_password_stays_in_the_dialog(qtbot: QtBot, studio: Studio) -> None:
+    dialog = SignInDialog(studio.window.account, studio.window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.email, "nobody@example.com")
+    qtbot.keyClicks(dialog.password, "not-the-password")
+    qtbot.mouseClick(dialog.sign_in_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "password" in dialog.message.text().lower(), timeout=WAIT_MS)
+    assert dialog.isVisible()
+    assert studio.window.balance_label.text() == ""
+    assert studio.window.errors.last_message == ""  # shown once, in the dialog
