@@ -29,6 +29,7 @@ class AccountController(QtCore.QObject):
     plans_loaded = QtCore.Signal(object)  # list[Plan]
     failed = QtCore.Signal(object)  # an exception, for the window's error reporter
     synced = QtCore.Signal(object)  # SyncReport
+    sync_started = QtCore.Signal()
     busy = QtCore.Signal(bool)
 
     def __init__(
@@ -68,7 +69,7 @@ class AccountController(QtCore.QObject):
         return bool(client is not None and client.signed_in)
 
     def start(self) -> None:
-        """Show the remembered sign-in (if any) and fetch the balance."""
+        """Show the remembered sign-in (if any), fetch the balance, and sync."""
         client = self.client
         if client is not None and client.signed_in:
             self.email = client.tokens.email or ""
@@ -76,6 +77,7 @@ class AccountController(QtCore.QObject):
             self.state_changed.emit(True, self.email)
             self.refresh_balance()
             self._load_prices()
+            self.sync_now()  # what was changed offline goes out now
         else:
             self.state_changed.emit(False, "")
 
@@ -112,8 +114,13 @@ class AccountController(QtCore.QObject):
     def change_plan(self, plan: str) -> None:
         self._call(self.client.change_plan, plan, done=self._on_balance)
 
+    @property
+    def can_sync(self) -> bool:
+        return self._sync_run is not None
+
     def sync_now(self) -> None:
         if self.signed_in and self._sync_run is not None:
+            self.sync_started.emit()
             self._call(self._sync_run, self.client, done=self._on_synced)
 
     # ------------------------------------------------------------------ results

@@ -108,7 +108,12 @@ def _services(library: Library, settings: Settings) -> tuple[Any, Any]:
         def factory() -> AccountClient:
             return AccountClient(url, client=httpx.Client(timeout=30.0), tokens=TokenStore())
 
-    return generations, AccountController(factory, jobs)
+    def run_sync(account: object) -> object:
+        from studio.account.sync import sync_account
+
+        return sync_account(library, account)  # type: ignore[arg-type]
+
+    return generations, AccountController(factory, jobs, sync_run=run_sync)
 
 
 def _screenshot_when_settled(app: QtWidgets.QApplication, window: object, out: Path) -> int:

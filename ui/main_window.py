@@ -11,6 +11,7 @@ import logging
 import tempfile
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -705,6 +706,10 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
         )
         bar.addWidget(spacer)
+        self.sync_label = QtWidgets.QLabel("")
+        self.sync_label.setObjectName("syncLabel")
+        self.sync_label.setStyleSheet("color: #8a8f98; padding: 0 6px;")
+        bar.addWidget(self.sync_label)
         self.balance_label = QtWidgets.QLabel("")
         self.balance_label.setObjectName("balanceLabel")
         self.balance_label.setStyleSheet("padding: 0 8px; font-weight: 600;")
@@ -717,6 +722,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sign_in_action.triggered.connect(self.open_sign_in)
         self.credits_action = self.account_menu.addAction("Credits…")
         self.credits_action.triggered.connect(self.open_credits)
+        self.account.sync_started.connect(self._on_sync_started)
         self.sync_action = self.account_menu.addAction("Sync now")
         self.sync_action.setObjectName("syncNowAction")
         self.sync_action.triggered.connect(self.account.sync_now)
@@ -737,10 +743,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_account_state(self, signed_in: bool, email: str) -> None:
         self.account_button.setText(email if signed_in else "Sign in")
         self.sign_in_action.setVisible(not signed_in)
-        for action in (self.credits_action, self.sync_action, self.sign_out_action):
+        for action in (self.credits_action, self.sign_out_action):
             action.setVisible(signed_in)
+        self.sync_action.setVisible(signed_in and self.account.can_sync)
         if not signed_in:
             self.balance_label.setText("")
+            self.sync_label.setText("")
         self.prompt_panel.set_price_source(self.account.price)
 
     @QtCore.Slot(object)
@@ -755,12 +763,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_account_failed(self, exc: BaseException) -> None:
+        if self.sync_label.text() == "Syncing…":
+            self.sync_label.setText("Not synced")
         if not self.account.dialogs_showing_errors:  # an open sign-in dialog shows its own
             self.errors.report(exc)
 
+    @QtCore.Slot()
+    def _on_sync_started(self) -> None:
+        self.sync_label.setText("Syncing…")
+
     @QtCore.Slot(object)
     def _on_synced(self, report: object) -> None:
-        self._show_status(str(getattr(report, "summary", "") or "Synced."))
+        summary = str(getattr(report, "summary", "") or "Synced.")
+        self._show_status(summary)
+        self.sync_label.setText(f"Synced {datetime.now().strftime('%H:%M')}")
+        self.sync_label.setToolTip("\n".join([summary, *getattr(report, "messages", [])]))
         self.library_panel.refresh()
 
     # ------------------------------------------------------------------ generations

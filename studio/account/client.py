@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Generator
 from typing import Any, TypeVar
 
 import httpx
@@ -200,6 +201,11 @@ class AccountClient:
             self.tokens.save(session)  # the new refresh token is stored before it is used
             return session.access_token
 
+    def auth(self) -> httpx.Auth:
+        """An ``httpx.Auth`` carrying this sign-in: the bearer token on every request and
+        the same single refresh on a 401, for other clients of the service (sync)."""
+        return _BearerAuth(self)
+
     # ------------------------------------------------------------------ auth
     def _start_session(self, path: str, email: str, password: str) -> schema.Session:
         response = self._send("POST", path, json={"email": email, "password": password})
@@ -309,3 +315,17 @@ class AccountClient:
     def release(self, hold_id: str) -> schema.Hold:
         """Give a hold's credits back (again: no change). A captured one is an AccountError."""
         return self._call(schema.Hold, "POST", f"/v1/holds/{hold_id}/release")
+
+
+class _BearerAuth(httpx.Auth):
+    def __init__(self, client: AccountClient) -> None:
+        self._client = client
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        access = self._client.tokens.access_token or self._client._refresh(None)
+        request.headers["Authorization"] = f"Bearer {access}"
+        response = yield request
+        if response.status_code == 401:
+            access = self._client._refresh(access)
+            request.headers["Authorization"] = f"Bearer {access}"
+            yield request

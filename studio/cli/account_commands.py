@@ -149,3 +149,28 @@ def ledger(args: argparse.Namespace) -> int:
     if page.next_before is not None:
         print(f"More: account ledger --before {page.next_before}")
     return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    """Bring the library and the account's models up to date with each other."""
+    from studio.account.sync import sync_account
+    from studio.cli.library_commands import open_library
+
+    with open_account() as account, open_library(args) as library:
+        if not account.signed_in:
+            raise KilnError("Sign in first: python -m studio account login --email EMAIL.")
+        report = sync_account(library, account)
+    if args.json:
+        print_json(
+            {
+                "pushed": report.pushed,
+                "pulled": report.pulled,
+                "conflicts": report.conflicts,
+                "messages": report.messages,
+            }
+        )
+    else:
+        print(report.summary)
+        for message in report.messages:
+            print(message)
+    return 0

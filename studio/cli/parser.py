@@ -246,3 +246,13 @@ def _add_account_commands(commands_: Any, common: argparse.ArgumentParser) -> No
     )
     p.add_argument("--before", type=_positive, metavar="ID", help="entries older than this one")
     p.set_defaults(handler="studio.cli.account_commands:ledger")
+
+    sync = commands_.add_parser(
+        "sync",
+        parents=[common],
+        help="sync the library's models with your Kiln account",
+        description="Send this library's new models and versions to your Kiln account and "
+        "bring in what your other computers added. Sign in first (account login).",
+    )
+    sync.add_argument("--json", action="store_true", help="print JSON")
+    sync.set_defaults(handler="studio.cli.account_commands:sync")

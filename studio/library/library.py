@@ -23,6 +23,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, Self
@@ -51,6 +52,9 @@ from studio.library.schema import (
     Generation,
     GenerationImage,
     Model,
+    SyncModel,
+    SyncState,
+    SyncVersion,
     Tag,
     Version,
     VersionFile,
@@ -63,6 +67,7 @@ from studio.library.store import (
     StoredBlob,
     describe_os_error,
 )
+from studio.library.sync_state import CURSOR_KEY, LocalModel, ServerModelState, SyncSnapshot
 from studio.meshes import Limits, MeshFormat, MeshStats, Scene
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
@@ -991,6 +996,344 @@ class Library:
                     problems.append(f"The store has damaged bytes for {what} ({sha[:12]}…).")
         return problems
 
+    # -- sync ------------------------------------------------------------------------------
+    # The library's side of syncing with the account service (studio.account.sync). Models
+    # and versions are matched across devices by uid; see studio.library.sync_state.
+
+    def sync_snapshot(self) -> SyncSnapshot:
+        """The local models with their versions, and the sync state, in one snapshot."""
+        with self._read() as session:
+            cursor = session.get(SyncState, CURSOR_KEY)
+            models = session.scalars(select(Model).order_by(Model.id)).all()
+            versions = session.scalars(
+                select(Version).order_by(Version.model_id, Version.number)
+            ).all()
+            records = _version_records(session, versions, 0)
+            by_model: dict[int, list[VersionRecord]] = {}
+            for record in records:
+                by_model.setdefault(record.model_id, []).append(record)
+            uid_of = {v.id: v.uid for v in versions}
+            local = {
+                m.uid: LocalModel(
+                    id=m.id,
+                    uid=m.uid,
+                    name=m.name,
+                    created_at=m.created_at,
+                    active_version_uid=uid_of.get(m.active_version_id, ""),
+                    last_version_number=m.last_version_number,
+                    versions=tuple(by_model.get(m.id, ())),
+                )
+                for m in models
+            }
+            server_models = {
+                row.uid: ServerModelState(row.uid, row.active_version_uid, row.active_revision)
+                for row in session.scalars(select(SyncModel)).all()
+            }
+            server_versions = {
+                row.uid: row.model_uid for row in session.scalars(select(SyncVersion)).all()
+            }
+        return SyncSnapshot(
+            cursor=cursor.value if cursor is not None else 0,
+            models=local,
+            server_models=server_models,
+            server_versions=server_versions,
+        )
+
+    def sync_set_cursor(self, cursor: int) -> None:
+        """Remember the cursor of the last feed applied in full."""
+        with self._write() as session:
+            session.merge(SyncState(key=CURSOR_KEY, value=cursor))
+
+    def sync_mark_model(
+        self, uid: str, active_version_uid: str | None, active_revision: int
+    ) -> None:
+        """Record that the server holds model ``uid`` with this active state."""
+        with self._write() as session:
+            session.merge(
+                SyncModel(
+                    uid=uid, active_version_uid=active_version_uid, active_revision=active_revision
+                )
+            )
+
+    def sync_mark_version(self, uid: str, model_uid: str) -> None:
+        """Record that the server holds version ``uid`` of model ``model_uid``."""
+        with self._write() as session:
+            session.merge(SyncVersion(uid=uid, model_uid=model_uid))
+
+    def sync_forget(
+        self, *, model_uid: str | None = None, version_uids: Iterable[str] = ()
+    ) -> None:
+        """Forget that the server holds a model (with its versions) or some versions."""
+        uids = list(version_uids)
+        with self._write() as session:
+            if model_uid is not None:
+                session.execute(delete(SyncModel).where(SyncModel.uid == model_uid))
+                session.execute(delete(SyncVersion).where(SyncVersion.model_uid == model_uid))
+            if uids:
+                session.execute(delete(SyncVersion).where(SyncVersion.uid.in_(uids)))
+
+    def sync_renumber_version(self, uid: str, number: int) -> VersionRecord:
+        """Give a version the server has never seen a new, higher, unused number.
+
+        Used when another device published the same number first: the unpublished version
+        moves, so no published number is ever reused.
+        """
+
+        def change(session: Session) -> _Written:
+            version = session.scalars(select(Version).where(Version.uid == uid)).one()
+            if session.get(SyncVersion, uid) is not None:
+                raise LibraryError("A version the account already has cannot be renumbered.")
+            model = _get_model(session, version.model_id)
+            if version.number != number:
+                _renumber(session, model, version, number)
+            return _Written((LibraryChange("model-changed", model.id),))
+
+        self._apply(change)
+        return self._sync_version_record(uid)
+
+    def sync_download_path(self) -> Path:
+        """A fresh temp path in the library folder to download a blob into."""
+        self._check_open()
+        return self._store.new_temp_path(suffix=".download")
+
+    def sync_has_blob(self, sha256: str) -> bool:
+        return self._store.exists(sha256)
+
+    def sync_store_download(self, path: Path, sha256: str) -> None:
+        """Move a downloaded file into the store, checking that its bytes are ``sha256``."""
+        try:
+            blob = self._store.put_file(path)
+        finally:
+            path.unlink(missing_ok=True)
+        if blob.sha256 != sha256:
+            if blob.created:
+                self._release({blob.sha256})
+            raise LibraryError("A file downloaded from the account was damaged on the way.")
+
+    def sync_insert_version(
+        self,
+        *,
+        model_uid: str,
+        model_name: str,
+        model_created_at: datetime,
+        uid: str,
+        number: int,
+        sha256: str,
+        filename: str,
+        format: str,
+        companions: Sequence[tuple[str, str]],
+        thumbnail_sha: str | None,
+        source: Mapping[str, Any],
+        stats: Mapping[str, Any],
+        created_at: datetime,
+        server_active: tuple[str | None, int] | None = None,
+    ) -> VersionRecord:
+        """Add a version received from the server, with its uid and number (idempotent).
+
+        Every blob must already be in the store (:meth:`sync_store_download`). A new model
+        is created with it as its active version and, when ``server_active`` is given, the
+        server's active state is recorded in the same commit. A local version the server
+        has never seen that holds the same number moves to the next free number.
+        """
+        shas = [sha256, *(sha for _, sha in companions), *_source_images(dict(source))]
+        if thumbnail_sha:
+            shas.append(thumbnail_sha)
+        fmt = MeshFormat(format)
+
+        def change(session: Session) -> _Written:
+            if session.scalars(select(Version.id).where(Version.uid == uid)).first() is not None:
+                return _Written(())
+            missing = [sha for sha in shas if not self._store.exists(sha)]
+            if missing:
+                raise LibraryError(
+                    f"{len(missing)} file(s) of a downloaded version are missing from the "
+                    "library folder. Sync again."
+                )
+            model = session.scalars(select(Model).where(Model.uid == model_uid)).first()
+            kind: ChangeKind = "version-added"
+            if model is None:
+                model = Model(
+                    uid=model_uid,
+                    name=_clean_name(model_name),
+                    notes="",
+                    created_at=model_created_at,
+                    updated_at=utcnow(),
+                    active_version_id=0,
+                    last_version_number=number,
+                )
+                session.add(model)
+                session.flush()
+                kind = "model-added"
+                if server_active is not None:
+                    session.merge(
+                        SyncModel(
+                            uid=model_uid,
+                            active_version_uid=server_active[0],
+                            active_revision=server_active[1],
+                        )
+                    )
+            else:
+                taken = session.scalars(
+                    select(Version).where(Version.model_id == model.id, Version.number == number)
+                ).first()
+                if taken is not None:
+                    if session.get(SyncVersion, taken.uid) is not None:
+                        raise LibraryError(
+                            f"Version {number} of “{model.name}” differs from the account's."
+                        )
+                    _renumber(session, model, taken, max(model.last_version_number, number) + 1)
+                model.last_version_number = max(model.last_version_number, number)
+            version = Version(
+                uid=uid,
+                model_id=model.id,
+                number=number,
+                sha256=sha256,
+                filename=filename,
+                format=fmt.value,
+                file_size=self._store.path(sha256).stat().st_size,
+                source=dict(source),
+                stats=dict(stats),
+                thumbnail_sha=thumbnail_sha,
+                note="",
+                created_at=created_at,
+            )
+            session.add(version)
+            session.flush()
+            session.add_all(
+                VersionFile(
+                    version_id=version.id,
+                    relpath=rel,
+                    sha256=sha,
+                    file_size=self._store.path(sha).stat().st_size,
+                )
+                for rel, sha in companions
+            )
+            if kind == "model-added":
+                model.active_version_id = version.id
+            model.updated_at = utcnow()
+            session.merge(SyncVersion(uid=uid, model_uid=model_uid))
+            session.flush()
+            return _Written((LibraryChange(kind, model.id),))
+
+        self._apply(change)
+        return self._sync_version_record(uid)
+
+    def sync_apply_active(
+        self, model_uid: str, active_version_uid: str | None, active_revision: int
+    ) -> bool:
+        """Take the server's active version (when the version is here) and record it as
+        agreed. Returns True if the local active version changed."""
+
+        def change(session: Session) -> _Written:
+            model = session.scalars(select(Model).where(Model.uid == model_uid)).first()
+            if model is None:
+                return _Written(())
+            session.merge(
+                SyncModel(
+                    uid=model_uid,
+                    active_version_uid=active_version_uid,
+                    active_revision=active_revision,
+                )
+            )
+            version = session.scalars(
+                select(Version).where(
+                    Version.uid == (active_version_uid or ""), Version.model_id == model.id
+                )
+            ).first()
+            if version is None or model.active_version_id == version.id:
+                return _Written(())
+            model.active_version_id = version.id
+            model.updated_at = utcnow()
+            return _Written((LibraryChange("active-changed", model.id),))
+
+        return bool(self._apply(change).changes)
+
+    def sync_drop_versions(self, model_uid: str, version_uids: Iterable[str]) -> int:
+        """Delete versions the account deleted, and forget them. The last version of a
+        model is never deleted this way (the model's own tombstone does that). Returns how
+        many local versions were deleted."""
+        uids = set(version_uids)
+
+        def change(session: Session) -> _Written:
+            model = session.scalars(select(Model).where(Model.uid == model_uid)).first()
+            session.execute(delete(SyncVersion).where(SyncVersion.uid.in_(uids)))
+            if model is None:
+                return _Written(())
+            rows = session.scalars(select(Version).where(Version.model_id == model.id)).all()
+            doomed = [v for v in rows if v.uid in uids]
+            remaining = sorted((v for v in rows if v.uid not in uids), key=lambda v: v.number)
+            if not remaining and doomed:
+                # Keep the newest: a model always has a version. The feed's model
+                # tombstone, if any, removes it.
+                keep = max(doomed, key=lambda v: v.number)
+                doomed.remove(keep)
+                remaining = [keep]
+            if not doomed:
+                return _Written(())
+            ids = [v.id for v in doomed]
+            released = _blobs_of(session, ids)
+            changes = [LibraryChange("version-deleted", model.id)]
+            if model.active_version_id in ids:
+                model.active_version_id = remaining[-1].id
+                changes.append(LibraryChange("active-changed", model.id))
+            session.execute(delete(Version).where(Version.id.in_(ids)))
+            model.updated_at = utcnow()
+            return _Written(tuple(changes), released, frozenset(v.uid for v in doomed))
+
+        written = self._apply(change)
+        return len(written.released_uids)
+
+    def sync_drop_model(self, model_uid: str) -> str | None:
+        """Apply the account's deletion of a model.
+
+        The versions the account held are deleted. If versions the account never saw
+        remain, they are kept under a fresh model uid (a model the account will see as
+        new), which is returned; otherwise the model is deleted and None is returned.
+        """
+        new_uid = uuid.uuid4().hex
+
+        def change(session: Session) -> _Written:
+            known = set(
+                session.scalars(
+                    select(SyncVersion.uid).where(SyncVersion.model_uid == model_uid)
+                ).all()
+            )
+            session.execute(delete(SyncModel).where(SyncModel.uid == model_uid))
+            session.execute(delete(SyncVersion).where(SyncVersion.model_uid == model_uid))
+            model = session.scalars(select(Model).where(Model.uid == model_uid)).first()
+            if model is None:
+                return _Written(())
+            rows = session.scalars(select(Version).where(Version.model_id == model.id)).all()
+            unseen = sorted((v for v in rows if v.uid not in known), key=lambda v: v.number)
+            doomed = [v for v in rows if v.uid in known]
+            released = _blobs_of(session, [v.id for v in doomed])
+            uids = frozenset(v.uid for v in doomed)
+            if not unseen:
+                tag_ids = session.scalars(
+                    select(model_tags.c.tag_id).where(model_tags.c.model_id == model.id)
+                ).all()
+                session.execute(delete(Model).where(Model.id == model.id))
+                _drop_unused_tags(session, tag_ids)
+                return _Written((LibraryChange("model-deleted", model.id),), released, uids)
+            if model.active_version_id not in {v.id for v in unseen}:
+                model.active_version_id = unseen[-1].id
+            if doomed:
+                session.execute(delete(Version).where(Version.id.in_([v.id for v in doomed])))
+            model.uid = new_uid
+            model.updated_at = utcnow()
+            return _Written((LibraryChange("model-changed", model.id),), released, uids)
+
+        written = self._apply(change)
+        if written.changes and written.changes[0].kind == "model-changed":
+            return new_uid
+        return None
+
+    def _sync_version_record(self, uid: str) -> VersionRecord:
+        with self._read() as session:
+            version = session.scalars(select(Version).where(Version.uid == uid)).one()
+            model = _get_model(session, version.model_id)
+            return _version_records(session, [version], model.active_version_id)[0]
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _check_open(self) -> None:
@@ -1256,6 +1599,15 @@ def _blobs_of(session: Session, version_ids: Sequence[int]) -> frozenset[str]:
         ).all()
     )
     return frozenset(shas)
+
+
+def _renumber(session: Session, model: Model, version: Version, number: int) -> None:
+    """Move ``version`` to ``number``, above every number the model has used."""
+    if number <= model.last_version_number:
+        number = model.last_version_number + 1
+    version.number = number
+    model.last_version_number = number
+    session.flush()
 
 
 def _drop_unused_tags(session: Session, tag_ids: Sequence[int]) -> None:

@@ -220,3 +220,40 @@ class GenerationImage(Base):
     slot: Mapped[str] = mapped_column(String(10), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH), index=True)
     filename: Mapped[str] = mapped_column(String(255))
+
+
+# -- sync ---------------------------------------------------------------------------------
+# What the account service is known to hold. No foreign keys to the tables above on
+# purpose: a row outliving its local model or version is how a local deletion is found.
+
+
+class SyncState(Base):
+    """Small per-library sync values by name (``cursor``: the last feed's cursor)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class SyncModel(Base):
+    """A model the server has, with its active state as last agreed with the server.
+
+    A local active version different from ``active_version_uid`` is a local change not yet
+    pushed, based on ``active_revision``.
+    """
+
+    __tablename__ = "sync_models"
+
+    uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active_version_uid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    active_revision: Mapped[int] = mapped_column(Integer)
+
+
+class SyncVersion(Base):
+    """A version the server has (pushed from here, or pulled from it)."""
+
+    __tablename__ = "sync_versions"
+
+    uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_uid: Mapped[str] = mapped_column(String(64), index=True)

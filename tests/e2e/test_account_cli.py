@@ -160,3 +160,28 @@ def test_without_a_service_address(
     _, err = account(cli, "balance", expect=1)
     assert "KILN_ACCOUNT_URL" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_sync_carries_models_between_two_computers(
+    cli: Cli, keychain_file: Path, kiln_dirs: KilnDirs, tmp_path: Path
+) -> None:
+    from tests.e2e.conftest import SAMPLES_DIR
+
+    laptop, desktop = kiln_dirs.data, tmp_path / "desktop-library"
+    account(cli, "signup", "--email", new_email(), "--password", PASSWORD)
+    cli.run("library", "import", SAMPLES_DIR / "crate.obj", "--no-thumbnail", "--data-dir", laptop)
+    cli.run("library", "import", SAMPLES_DIR / "cube.off", "--no-thumbnail", "--data-dir", laptop)
+    sent = json.loads(cli.run("sync", "--json", "--data-dir", laptop, prelude=PRELUDE).stdout)
+    assert sent["pushed"] > 0
+    received = json.loads(cli.run("sync", "--json", "--data-dir", desktop, prelude=PRELUDE).stdout)
+    assert received["pulled"] > 0
+    names = lambda data: sorted(  # noqa: E731
+        m["name"]
+        for m in json.loads(cli.run("library", "list", "--json", "--data-dir", data).stdout)[
+            "models"
+        ]
+    )
+    assert names(desktop) == names(laptop) == ["crate", "cube"]
+    again = cli.run("sync", "--data-dir", desktop, prelude=PRELUDE).stdout
+    assert again.startswith("Synced: everything was already up to date.")
+    cli.run("library", "check", "--data-dir", desktop)

@@ -14,6 +14,7 @@ from PySide6 import QtCore
 from pytestqt.qtbot import QtBot
 
 from studio.account import AccountClient, TokenStore
+from studio.account.sync import sync_account
 from studio.jobs import Jobs
 from studio.library import Library
 from studio.providers.base import Provider
@@ -65,7 +66,9 @@ def studio(
 
         jobs = Jobs(library, provider_for, sleep=lambda s: time.sleep(0.005), now=clock.now)
         account = AccountController(
-            lambda: AccountClient(service.url, client=http, tokens=TokenStore()), jobs
+            lambda: AccountClient(service.url, client=http, tokens=TokenStore()),
+            jobs,
+            sync_run=lambda client: sync_account(library, client),
         )
         window = MainWindow(
             library,
@@ -124,6 +127,12 @@ def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
     qtbot.waitUntil(lambda: window.balance_label.text() == "90 credits", timeout=WAIT_MS)
     generation = studio.library.generations()[0]
     assert generation.credits_charged == 10
+
+    # Sync now sends the new model to the account; the toolbar says when.
+    assert window.sync_action.isVisible()
+    window.sync_action.trigger()
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced "), timeout=WAIT_MS)
+    assert window.status_label.text().startswith("Synced: sent ")
 
     credits = CreditsDialog(window.account, window)
     qtbot.addWidget(credits)
