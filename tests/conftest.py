@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The provider emulators' servers, fake clock and helpers, for any test that needs them.
+pytest_plugins = ["tests.emulators.fixtures"]
+
 
 @dataclass
 class KilnDirs:

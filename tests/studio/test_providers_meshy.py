@@ -14,7 +14,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from studio import meshes
 from studio.providers.base import (
     GenerationKind,
     GenerationRequest,
@@ -36,10 +35,10 @@ from studio.providers.errors import (
     RateLimitedError,
     ServerError,
 )
-from studio.providers.http import TransportPolicy
 from studio.providers.meshy import MeshyClient
 from studio.providers.registry import make_provider
 from tests.emulators import Clock, MeshyEmulator
+from tests.emulators.fixtures import connect, fetch_model, follow
 
 KEY = "msy_SECRET_meshy_test_key_0123456789"
 BASE = "https://meshy.test/openapi"
@@ -746,22 +745,6 @@ def test_network_failure_on_balance_is_plain() -> None:
 # ======================================================================================
 
 
-START = 1_800_000_000.0
-#: Creates give up quickly here, so a stalled create turns ambiguous in a fraction of a second.
-FAST_CREATES = TransportPolicy(create_read_timeout=0.3, stream_read_timeout=5.0)
-
-
-@pytest.fixture(scope="module")
-def meshy_server() -> Iterator[MeshyEmulator]:
-    with MeshyEmulator(Clock(start=START)) as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(start=START)
-
-
 @pytest.fixture
 def emu(meshy_server: MeshyEmulator, clock: Clock) -> MeshyEmulator:
     meshy_server.reset(clock=clock)
@@ -770,46 +753,10 @@ def emu(meshy_server: MeshyEmulator, clock: Clock) -> MeshyEmulator:
 
 
 @pytest.fixture
-def http_client() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
 def live(emu: MeshyEmulator, clock: Clock, http_client: httpx.Client) -> MeshyClient:
-    made = make_provider(
-        "meshy",
-        KEY,
-        client=http_client,
-        base_url=emu.base_url,
-        sleep=clock.sleep,
-        now=clock.now,
-        policy=FAST_CREATES,
-    )
+    made = connect("meshy", KEY, emu, clock, http_client)
     assert isinstance(made, MeshyClient)
     return made
-
-
-def follow(
-    client: MeshyClient, task: ProviderTask, clock: Clock, step: float = 4.0
-) -> list[ProviderTask]:
-    """Poll until the task finishes, moving the fake clock ``step`` seconds between polls."""
-    seen = [task]
-    for _ in range(200):
-        if seen[-1].status.finished:
-            return seen
-        clock.advance(step)
-        seen.append(client.poll(task.task_id))
-    raise AssertionError("the task never finished")
-
-
-def fetch_model(client: MeshyClient, task: ProviderTask, folder: Path) -> Path:
-    glb = task.models[0]
-    assert glb.format == "glb"
-    dest = client.download(glb, folder / "model.glb")
-    scene = meshes.load(dest)
-    assert scene.parts
-    return dest
 
 
 def test_e2e_text_standard_submit_poll_download(

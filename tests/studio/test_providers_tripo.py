@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from studio import meshes
 from studio.providers.base import (
     GenerationKind,
     GenerationRequest,
@@ -33,10 +32,10 @@ from studio.providers.errors import (
     RateLimitedError,
     ServerError,
 )
-from studio.providers.http import TransportPolicy
 from studio.providers.registry import make_provider
 from studio.providers.tripo import TripoClient
 from tests.emulators import Clock, TripoEmulator
+from tests.emulators.fixtures import START, connect, fetch_model, follow
 
 KEY = "tsk_SECRET_tripo_test_key_0123456789"
 BASE = "https://tripo.test/v3"
@@ -464,21 +463,6 @@ def test_registry_makes_a_tripo_client() -> None:
 # ======================================================================================
 
 
-START = 1_800_000_000.0
-FAST_CREATES = TransportPolicy(create_read_timeout=0.3, stream_read_timeout=5.0)
-
-
-@pytest.fixture(scope="module")
-def tripo_server() -> Iterator[TripoEmulator]:
-    with TripoEmulator(Clock(start=START)) as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(start=START)
-
-
 @pytest.fixture
 def emu(tripo_server: TripoEmulator, clock: Clock) -> TripoEmulator:
     tripo_server.reset(clock=clock)
@@ -487,45 +471,10 @@ def emu(tripo_server: TripoEmulator, clock: Clock) -> TripoEmulator:
 
 
 @pytest.fixture
-def http_client() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
 def live(emu: TripoEmulator, clock: Clock, http_client: httpx.Client) -> TripoClient:
-    made = make_provider(
-        "tripo",
-        KEY,
-        client=http_client,
-        base_url=emu.base_url,
-        sleep=clock.sleep,
-        now=clock.now,
-        policy=FAST_CREATES,
-    )
+    made = connect("tripo", KEY, emu, clock, http_client)
     assert isinstance(made, TripoClient)
     return made
-
-
-def follow(
-    client: TripoClient, task: ProviderTask, clock: Clock, step: float = 4.0
-) -> list[ProviderTask]:
-    """Poll until the task finishes, moving the fake clock ``step`` seconds between polls."""
-    seen = [task]
-    for _ in range(200):
-        if seen[-1].status.finished:
-            return seen
-        clock.advance(step)
-        seen.append(client.poll(task.task_id))
-    raise AssertionError("the task never finished")
-
-
-def fetch_model(client: TripoClient, task: ProviderTask, folder: Path) -> Path:
-    model = task.models[0]
-    assert model.format == "glb"
-    dest = client.download(model, folder / "model.glb")
-    assert meshes.load(dest).parts
-    return dest
 
 
 def test_e2e_text_submit_poll_download(
