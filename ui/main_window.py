@@ -129,9 +129,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inspector = Inspector(self)
         self.inspector.setMinimumWidth(340)
         self.generations = generations or _default_generations(library, settings, self)
+        self.generations.setParent(self)  # destroyed with the window, before the QApplication
         self.prompt_panel = PromptPanel(self.generations, library, self.events, self)
         self.prompt_panel.set_provider(settings.generation_provider)
         self.account = account or AccountController(None, self.generations.jobs, self)
+        self.account.setParent(self)
         self.library_panel.setMinimumWidth(320)
         left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
         right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea

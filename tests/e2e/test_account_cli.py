@@ -23,6 +23,7 @@ from tests.account_api.servers import ServiceThread
 from tests.conftest import KilnDirs
 from tests.e2e.conftest import REPO, Cli
 from tests.studio.test_account_client import assert_nothing_secret_in_files, start_service
+from tests.studio.test_secrets import never_detected
 
 KEYCHAIN_ENV = "KILN_TEST_KEYCHAIN_FILE"
 PRELUDE = (
@@ -35,7 +36,7 @@ PRELUDE = (
 class FileKeyring(KeyringBackend):
     """A keychain in the JSON file named by ``KILN_TEST_KEYCHAIN_FILE`` (tests only)."""
 
-    priority = 1
+    priority = never_detected
 
     @property
     def _path(self) -> Path:

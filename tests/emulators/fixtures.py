@@ -6,7 +6,8 @@ session (each test resets it onto its own fake clock), a fresh fake clock, an HT
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -86,3 +87,21 @@ def fetch_model(client: Provider, task: ProviderTask, folder: Path) -> Path:
     dest = client.download(model, folder / "model.glb")
     assert meshes.load(dest).parts
     return dest
+
+
+def drive(
+    clock: Clock,
+    done: Callable[[], bool],
+    wait: Callable[[int], None],
+    *,
+    step: float = 5.0,
+    timeout: float = 30.0,
+) -> None:
+    """Move the emulators' clock along until ``done()``, letting others run between steps
+    (``wait(ms)``, e.g. ``qtbot.wait``). A job waiting on that clock always gets there;
+    a single big jump could land before the job starts its wait."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "gave up moving the clock: still not done"
+        clock.advance(step)
+        wait(20)

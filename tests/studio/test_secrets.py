@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
+from jaraco.classes.properties import classproperty
 from keyring.backend import KeyringBackend
 from keyring.errors import NoKeyringError, PasswordDeleteError
 
@@ -14,10 +15,17 @@ from studio.settings import load_settings, save_settings
 from tests.conftest import KilnDirs
 
 
+@classproperty
+def never_detected(cls: type) -> float:
+    """Not viable for keyring's own detection: these keychains are installed explicitly
+    (keyring.set_keyring), never picked for a test that didn't ask for one."""
+    raise RuntimeError("a test keychain is never chosen automatically")
+
+
 class MemoryKeyring(KeyringBackend):
     """A keychain that forgets at the end of the test."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = never_detected
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,7 +44,7 @@ class MemoryKeyring(KeyringBackend):
 
 
 class NoKeychain(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = never_detected
 
     def get_password(self, service: str, username: str) -> str | None:
         raise NoKeyringError("no backend")

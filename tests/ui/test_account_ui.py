@@ -22,6 +22,7 @@ from studio.providers.registry import make_provider
 from studio.settings import Settings
 from tests.conftest import KilnDirs
 from tests.emulators import Clock, MeshyEmulator
+from tests.emulators.fixtures import drive
 from tests.studio.test_account_client import start_service
 from tests.studio.test_secrets import MemoryKeyring
 from ui.account import AccountController, CreditsDialog, SignInDialog
@@ -91,15 +92,6 @@ def studio(
             keyring.set_keyring(previous)
 
 
-def drive(qtbot: QtBot, clock: Clock, done: object) -> None:
-    """Move the provider's clock along until ``done()``: the job waits on that clock."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while not done():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the generation never finished"
-        clock.advance(5)
-        qtbot.wait(20)
-
-
 def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
     window = studio.window
     assert window.account_button.text() == "Sign in"
@@ -123,7 +115,7 @@ def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
     )
     qtbot.mouseClick(panel.generate_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: studio.meshy.create_count(MESHY_KEY) == 1, timeout=WAIT_MS)
-    drive(qtbot, studio.clock, lambda: bool(studio.library.list_models()))
+    drive(studio.clock, lambda: bool(studio.library.list_models()), qtbot.wait)
     qtbot.waitUntil(lambda: window.balance_label.text() == "90 credits", timeout=WAIT_MS)
     generation = studio.library.generations()[0]
     assert generation.credits_charged == 10

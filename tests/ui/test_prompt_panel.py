@@ -24,6 +24,7 @@ from studio.providers.registry import make_provider
 from studio.settings import Settings
 from tests.conftest import KilnDirs
 from tests.emulators import Clock, MeshyEmulator
+from tests.emulators.fixtures import drive
 from ui.generations import GenerationController
 from ui.main_window import MainWindow
 
@@ -132,8 +133,7 @@ def test_type_generate_watch_progress_and_get_the_model(qtbot: QtBot, studio: St
     panel.prompt.setPlainText("the same teapot, taller")
     qtbot.mouseClick(panel.generate_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: studio.meshy.create_count(KEY) == 2, timeout=WAIT_MS)
-    studio.clock.advance(100)
-    qtbot.waitUntil(lambda: studio.library.get_model(model.id).version_count == 2, timeout=WAIT_MS)
+    drive(studio.clock, lambda: studio.library.get_model(model.id).version_count == 2, qtbot.wait)
     assert len(studio.library.list_models()) == 1
 
 
