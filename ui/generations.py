@@ -8,7 +8,6 @@ on the next start.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6 import QtCore
 
@@ -97,9 +96,6 @@ class GenerationController(QtCore.QObject):
         record = self.jobs.cancel_pending(generation_id)
         self.finished.emit(record)
 
-    def is_running(self, generation_id: int) -> bool:
-        return generation_id in self._running
-
     @property
     def running(self) -> set[int]:
         return set(self._running)
@@ -160,10 +156,3 @@ class _BalanceRelay(QtCore.QObject):
 
 def _read_balance(jobs: Jobs, provider: str) -> Balance:
     return jobs.provider_for(provider).balance()
-
-
-def image_slots(single: Path | None, views: dict[str, Path]) -> tuple[Path | None, ...]:
-    """The request's image tuple from the panel's single picture or four view slots."""
-    if single is not None:
-        return (single,)
-    return tuple(views.get(name) for name in ("front", "left", "back", "right"))

@@ -132,6 +132,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.generations.setParent(self)  # destroyed with the window, before the QApplication
         self.prompt_panel = PromptPanel(self.generations, library, self.events, self)
         self.prompt_panel.set_provider(settings.generation_provider)
+        self.prompt_panel.set_quality(settings.generation_quality)
+        self.prompt_panel.choices_changed.connect(self._on_generation_choices)
         self.account = account or AccountController(None, self.generations.jobs, self)
         self.account.setParent(self)
         self.library_panel.setMinimumWidth(320)
@@ -783,6 +785,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.library_panel.refresh()
 
     # ------------------------------------------------------------------ generations
+    @QtCore.Slot(str, str)
+    def _on_generation_choices(self, provider: str, quality: str) -> None:
+        self.settings.generation_provider = provider  # type: ignore[assignment]
+        self.settings.generation_quality = quality  # type: ignore[assignment]
+
     def show_generate_panel(self) -> None:
         self.generate_dock.show()
         self.generate_dock.raise_()

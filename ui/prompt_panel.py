@@ -136,6 +136,8 @@ class PromptPanel(QtWidgets.QWidget):
     view_requested = QtCore.Signal(object)  # GenerationRecord
     #: A plain sentence to report (bad input, no key...).
     failed = QtCore.Signal(object)  # exception
+    #: The designer picked another provider or quality: (provider, quality).
+    choices_changed = QtCore.Signal(str, str)
 
     def __init__(
         self,
@@ -149,7 +151,6 @@ class PromptPanel(QtWidgets.QWidget):
         self._controller = controller
         self._library = library
         self._target_model: int | None = None
-        self._target_name = ""
         self._current: int | None = None  # the generation the progress row follows
         self._balances: dict[str, str] = {}
         #: ``price(kind, quality) -> Kiln credits | None`` (None: no account, provider cost)
@@ -197,6 +198,8 @@ class PromptPanel(QtWidgets.QWidget):
         self.quality.addItem("Standard", Quality.STANDARD.value)
         self.quality.addItem("Ultra (PBR textures)", Quality.ULTRA.value)
         self.quality.currentIndexChanged.connect(self._update_cost)
+        self.quality.currentIndexChanged.connect(self._on_choice)
+        self.provider.currentIndexChanged.connect(self._on_choice)
         self.as_version = QtWidgets.QCheckBox("Add as a new version of the selected model")
         self.as_version.setObjectName("asVersionCheck")
         self.as_version.setEnabled(False)
@@ -268,6 +271,13 @@ class PromptPanel(QtWidgets.QWidget):
     def set_provider(self, name: str) -> None:
         self.provider.setCurrentIndex(max(0, self.provider.findData(name)))
 
+    def set_quality(self, quality: str) -> None:
+        self.quality.setCurrentIndex(max(0, self.quality.findData(quality)))
+
+    @QtCore.Slot()
+    def _on_choice(self) -> None:
+        self.choices_changed.emit(self.provider_name(), str(self.quality.currentData()))
+
     def current_request(self) -> GenerationRequest:
         quality = Quality(self.quality.currentData())
         if self.kind is GenerationKind.TEXT:
@@ -291,7 +301,6 @@ class PromptPanel(QtWidgets.QWidget):
     def set_target_model(self, model_id: int | None, name: str = "") -> None:
         """The selected model, which "regenerate" adds the next version to."""
         self._target_model = model_id
-        self._target_name = name
         self.as_version.setEnabled(model_id is not None)
         if model_id is None:
             self.as_version.setChecked(False)

@@ -103,7 +103,6 @@ class Viewport(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("viewport")
         self._plotter = QtInteractor(self, multi_samples=0, auto_update=False)
-        self._plotter.enable_anti_aliasing = None  # keep MSAA off: costs ~100 B/triangle
         # pyvista binds keys such as "q" (close) and "v"; the window owns the shortcuts.
         self._plotter.iren.clear_key_event_callbacks()
         # pyvistaqt loads dropped files itself (pyvista.read, no library): drops belong
@@ -138,7 +137,6 @@ class Viewport(QtWidgets.QWidget):
         self._y_up = False
         self._show_grid = True
         self._show_bounds = True
-        self._show_axes = True
         self._closed = False
 
     def _swallow_char(self, interactor: object, _event: str) -> None:
@@ -309,7 +307,6 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def set_axes_visible(self, visible: bool) -> None:
-        self._show_axes = visible
         if visible:
             self._plotter.show_axes()
         else:

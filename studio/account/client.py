@@ -120,6 +120,7 @@ class AccountClient:
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
         try:
             return self._http.request(
@@ -129,6 +130,7 @@ class AccountClient:
                 params=params,
                 content=content,
                 headers=headers,
+                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as exc:
             log.info("account service unreachable: %s %s (%s)", method, path, type(exc).__name__)
@@ -149,29 +151,16 @@ class AccountClient:
         The answer is returned whatever its status (but 401): check it with
         :func:`raise_for_problem` or read its structured ``detail``.
         """
-        access = self.tokens.access_token
-        if access is None:
-            access = self._refresh(None)
         response = self._send(
             method,
             path,
             json=json,
             params=params,
             content=content,
-            headers={**(headers or {}), "Authorization": f"Bearer {access}"},
+            headers=headers,
+            auth=self.auth(),
         )
-        if response.status_code != 401:
-            return response
-        access = self._refresh(access)
-        response = self._send(
-            method,
-            path,
-            json=json,
-            params=params,
-            content=content,
-            headers={**(headers or {}), "Authorization": f"Bearer {access}"},
-        )
-        if response.status_code == 401:
+        if response.status_code == 401:  # refused even with a freshly refreshed token
             self.tokens.clear()
             raise SignedOutError()
         return response

@@ -40,11 +40,6 @@ class MeshFormat(enum.Enum):
         """The format's everyday name ("STL", "PLY", ...)."""
         return _FAMILY[self]
 
-    @property
-    def extension(self) -> str:
-        """The usual file extension, with the dot."""
-        return _EXTENSION[self]
-
 
 _FAMILY = {
     MeshFormat.STL_BINARY: "STL",
@@ -56,17 +51,6 @@ _FAMILY = {
     MeshFormat.PLY_BINARY: "PLY",
     MeshFormat.OFF: "OFF",
     MeshFormat.THREEMF: "3MF",
-}
-_EXTENSION = {
-    MeshFormat.STL_BINARY: ".stl",
-    MeshFormat.STL_ASCII: ".stl",
-    MeshFormat.OBJ: ".obj",
-    MeshFormat.GLB: ".glb",
-    MeshFormat.GLTF: ".gltf",
-    MeshFormat.PLY_ASCII: ".ply",
-    MeshFormat.PLY_BINARY: ".ply",
-    MeshFormat.OFF: ".off",
-    MeshFormat.THREEMF: ".3mf",
 }
 
 
@@ -169,10 +153,6 @@ class Scene:
     @property
     def n_faces(self) -> int:
         return sum(p.n_faces for p in self.parts)
-
-    @property
-    def n_corner_vertices(self) -> int:
-        return sum(p.n_vertices for p in self.parts)
 
     def bounds(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
         """Axis-aligned bounds ``((xmin, ymin, zmin), (xmax, ymax, zmax))`` of used vertices."""

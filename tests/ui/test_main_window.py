@@ -291,6 +291,8 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         qtbot.waitExposed(window)
         window.set_view_mode(ViewMode.EDGES)
         window.set_unit("cm")
+        window.prompt_panel.set_provider("tripo")
+        window.prompt_panel.set_quality("ultra")
         window.grid_action.trigger()
         window.resize(1100, 700)
         window.close()
@@ -303,6 +305,8 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         again.show()
         qtbot.waitExposed(again)
         assert again.viewport.mode is ViewMode.EDGES
+        assert again.prompt_panel.provider_name() == "tripo"
+        assert again.prompt_panel.quality.currentData() == "ultra"
         assert again.unit_actions["cm"].isChecked()
         assert not again.grid_action.isChecked()
         assert again.size() == QtCore.QSize(1100, 700)
