@@ -177,7 +177,7 @@ class AccountController(QtCore.QObject):
         return found[0].credits if found else None
 
     def shutdown(self) -> None:
-        self._runner.wait(5_000)
+        self._runner.shutdown(5_000, cancel=False)
 
 
 class _Relay(QtCore.QObject):

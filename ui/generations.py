@@ -134,7 +134,7 @@ class GenerationController(QtCore.QObject):
     def shutdown(self, wait_ms: int = 10_000) -> None:
         """Stop following (not cancelling) every generation and wait for the workers."""
         self._stop.cancel()
-        self._runner.wait(wait_ms)
+        self._runner.shutdown(wait_ms, cancel=False)
 
 
 class _BalanceRelay(QtCore.QObject):

@@ -954,8 +954,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_settings()
         self.generations.shutdown()  # stop following; they resume on the next start
         self.account.shutdown()
-        self.runner.cancel_all()
-        self.runner.wait(10_000)
+        self.runner.shutdown(10_000)
+        # Results posted before the shutdown would arrive after the library has closed.
+        for receiver in (self, *self.generations.children(), *self.account.children()):
+            QtCore.QCoreApplication.removePostedEvents(receiver)
         self.events.detach()
         self.viewport.close_viewport()
         super().closeEvent(event)

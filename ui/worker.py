@@ -43,6 +43,9 @@ class Job(QtCore.QObject):
         self.cancel_token = CancelToken()
         self._takes_progress = takes_progress
         self.done = False
+        #: Set when the owner is closing: the result is no longer wanted, and no signal
+        #: may reach objects that are being torn down.
+        self.dropped = False
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
@@ -65,10 +68,12 @@ class Job(QtCore.QObject):
                 raise
             log.debug("job %r failed", self.title, exc_info=True)
             self.done = True
-            self.failed.emit(exc)
+            if not self.dropped:
+                self.failed.emit(exc)
             return
         self.done = True
-        self.finished.emit(result)
+        if not self.dropped:
+            self.finished.emit(result)
 
 
 class _Runnable(QtCore.QRunnable):
@@ -89,8 +94,12 @@ class JobRunner(QtCore.QObject):
         self._pool = QtCore.QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         self._jobs: set[Job] = set()
+        self._closed = False
 
     def start(self, job: Job) -> Job:
+        if self._closed:  # the owner is closing: nothing new runs, nothing reports back
+            job.dropped = True
+            return job
         self._jobs.add(job)
         job.finished.connect(self._forget)
         job.failed.connect(self._forget)
@@ -105,9 +114,18 @@ class JobRunner(QtCore.QObject):
     def active(self) -> int:
         return len([job for job in self._jobs if not job.done])
 
-    def cancel_all(self) -> None:
+    def shutdown(self, msecs: int = 10_000, *, cancel: bool = True) -> bool:
+        """Start nothing more, drop every result, and wait for the threads to finish.
+
+        ``cancel`` also cancels the running jobs; without it they are only left to end
+        (generations must not be cancelled at the provider because the app closes).
+        """
+        self._closed = True
         for job in list(self._jobs):
-            job.cancel()
+            job.dropped = True
+            if cancel:
+                job.cancel()
+        return self.wait(msecs)
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until every job finished (used at shutdown and by tests)."""
