@@ -7,15 +7,39 @@ can render without the core importing the viewer.
 from __future__ import annotations
 
 import io
+import logging
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
+from vtkmodules.vtkCommonCore import vtkLogger
 from vtkmodules.vtkRenderingCore import vtkRenderer
 
 from studio.meshes.scene import Part, Scene
 from viewer.actors import BACKGROUND_BOTTOM, BACKGROUND_TOP, make_actor
 from viewer.geometry import prepare_scene, release
 from viewer.viewport import Y_UP_FORMATS, StandardView, _view_vectors
+
+
+def _render_without_a_display() -> None:
+    """Draw through EGL when there is no screen, and keep VTK's chatter off the terminal.
+
+    With no X server VTK first tries one, prints "bad X server connection" and only then
+    falls back; asking for EGL up front skips the attempt. Whatever VTK still has to say
+    goes to the log file the command line already writes, never to its stderr.
+    """
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if sys.platform.startswith("linux") and headless:
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_OFF)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            vtkLogger.LogToFile(handler.baseFilename, vtkLogger.APPEND, vtkLogger.VERBOSITY_WARNING)
+            break
+
+
+_render_without_a_display()
 
 THUMBNAIL_SIZE = (256, 256)
 #: Above this many triangles a small render draws every n-th triangle: at 256 px a

@@ -1,8 +1,10 @@
 """The headless command line: ``python -m studio`` (or ``kiln-studio-cli``).
 
 Exit codes: 0 success; 2 a usage error; 1 a failure, printed as one plain sentence on
-stderr. An expected failure (a :class:`~studio.errors.KilnError`) prints its own message;
-anything else is a bug: its traceback goes to the log file and stderr says where.
+stderr; 141 (as for a process ended by SIGPIPE) when the reader of stdout went away
+(``... | head``), silently. An expected failure (a :class:`~studio.errors.KilnError`)
+prints its own message; anything else is a bug: its traceback goes to the log file and
+stderr says where.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -47,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(filter(None, [args.command, getattr(args, "library_command", None)]))
     log.debug("command line: %s", command)
     try:
-        return _handler(args.handler)(args)
+        code = _handler(args.handler)(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _detach_stdout()
+        return BROKEN_PIPE
     except UsageError as exc:
         error(f"{PROG} {command}: error: {exc}")
         return 2
@@ -62,6 +70,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("%s failed unexpectedly", command)
         error(f"Something went wrong inside Kiln Studio; details are in {log_file}.")
         return 1
+
+
+#: What a shell reports for a writer ended by SIGPIPE (128 + 13).
+BROKEN_PIPE = 141
+
+
+def _detach_stdout() -> None:
+    """Point stdout at the null device once its reader has gone.
+
+    Python flushes stdout again at exit; without this, that flush fails a second time
+    and prints "Exception ignored ... BrokenPipeError" on stderr.
+    """
+    log.debug("stdout was closed by its reader; the rest of the output is dropped")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:

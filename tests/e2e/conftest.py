@@ -51,7 +51,13 @@ class Cli:
     data_dir: Path
     dirs: KilnDirs
 
-    def run(self, *args: str | Path, expect: int = 0, prelude: str | None = None) -> Run:
+    def run(
+        self,
+        *args: str | Path,
+        expect: int = 0,
+        prelude: str | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> Run:
         """Run the CLI and check its exit code.
 
         Parameters
@@ -59,6 +65,8 @@ class Cli:
         prelude
             Python run in the child before ``main`` (to patch something in); ``None``
             runs ``python -m studio`` itself.
+        unset
+            Environment variables the child runs without (``DISPLAY``, say).
         """
         argv = [str(a) for a in args]
         if prelude is None:
@@ -66,7 +74,7 @@ class Cli:
         else:
             script = f"import sys\n{prelude}\nfrom studio.cli import main\nsys.exit(main())\n"
             command = [sys.executable, "-c", script, *argv]
-        env = {**os.environ, "PYTHONUTF8": "1"}
+        env = {k: v for k, v in os.environ.items() if k not in unset} | {"PYTHONUTF8": "1"}
         done = subprocess.run(
             command,
             cwd=REPO,
@@ -85,10 +93,22 @@ class Cli:
         assert "Traceback" not in result.stderr, result.stderr
         return result
 
-    def library(self, *args: str | Path, expect: int = 0, prelude: str | None = None) -> Run:
+    def library(
+        self,
+        *args: str | Path,
+        expect: int = 0,
+        prelude: str | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> Run:
         """``library ARGS --data-dir <the test's library>``."""
         return self.run(
-            "library", *args, "--data-dir", self.data_dir, expect=expect, prelude=prelude
+            "library",
+            *args,
+            "--data-dir",
+            self.data_dir,
+            expect=expect,
+            prelude=prelude,
+            unset=unset,
         )
 
     def import_(self, path: Path, *extra: str | Path) -> dict[str, Any]:

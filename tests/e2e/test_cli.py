@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from PIL import Image
 
 from studio.library import Library
 from studio.meshes.units import mm_per_unit
+from tests.conftest import KilnDirs
 from tests.e2e.conftest import GENERATED, SAMPLES_DIR, Cli, committed_samples
 
 STATS_KEYS = {
@@ -641,3 +645,47 @@ def test_import_renders_a_thumbnail(cli: Cli, generated_dir: Path) -> None:
         png = path.read_bytes()
     assert Image.open(io.BytesIO(png)).size == (256, 256)
     assert _model_pixels(png) > 0.05 * 256 * 256
+
+
+@pytest.mark.gl
+def test_import_without_a_display_renders_its_thumbnail_quietly(
+    cli: Cli, generated_dir: Path
+) -> None:
+    run = cli.library(
+        "import", generated_dir / "box-binary.stl", "--json", unset=("DISPLAY", "WAYLAND_DISPLAY")
+    )
+    assert run.stderr == ""
+    assert run.json()["version"]["thumbnail_sha"] is not None
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(
+    cli: Cli, generated_dir: Path, kiln_dirs: KilnDirs
+) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like ``| head`` that has already read its lines and gone
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "studio",
+                "library",
+                "versions",
+                str(model),
+                "--json",
+                "--data-dir",
+                str(cli.data_dir),
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 141
+    log = (kiln_dirs.logs / "kiln-studio.log").read_text(encoding="utf-8")
+    assert "BrokenPipeError" not in log
