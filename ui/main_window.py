@@ -122,7 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
         #: A big scene on screen still waiting for its orbit proxy (built once idle).
         self._proxy_for: PreparedScene | None = None
 
-        self.viewport = Viewport(self)
+        self.viewport = Viewport(self, view=settings.view)
         self.setCentralWidget(self.viewport)
         self.library_panel = LibraryPanel(library, self.events, self)
         self.version_browser = VersionBrowser(library, self.events, self, confirm=confirm)
@@ -354,21 +354,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ settings
     def _apply_view_settings(self) -> None:
-        s = self.settings
-        mode = ViewMode(s.view_mode)
-        self.mode_actions[mode].setChecked(True)
-        self.viewport.set_mode(mode)
-        self.ortho_action.setChecked(s.projection == "orthographic")
-        self.viewport.set_parallel_projection(s.projection == "orthographic")
-        self.grid_action.setChecked(s.show_grid)
-        self.viewport.set_grid_visible(s.show_grid)
-        self.axes_action.setChecked(s.show_axes)
-        self.viewport.set_axes_visible(s.show_axes)
-        self.bounds_action.setChecked(s.show_bounds)
-        self.viewport.set_bounds_visible(s.show_bounds)
-        self.unit_actions[s.units].setChecked(True)
-        self.viewport.set_unit(s.units)
-        self.inspector.set_unit(s.units)
+        view = self.settings.view
+        self.mode_actions[ViewMode(view.mode)].setChecked(True)
+        self.ortho_action.setChecked(view.projection == "orthographic")
+        self.grid_action.setChecked(view.show_grid)
+        self.axes_action.setChecked(view.show_axes)
+        self.bounds_action.setChecked(view.show_bounds)
+        self.unit_actions[view.unit].setChecked(True)
+        self.inspector.set_unit(view.unit)
 
     def _restore_layout(self) -> None:
         if self.settings.window_geometry:
@@ -401,29 +394,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_view_mode(self, mode: ViewMode) -> None:
         self.mode_actions[mode].setChecked(True)
-        self.settings.view_mode = mode.value
         self.viewport.set_mode(mode)
 
     def set_unit(self, unit: str) -> None:
         self.unit_actions[unit].setChecked(True)
-        self.settings.units = unit  # type: ignore[assignment]
         self.viewport.set_unit(unit)
         self.inspector.set_unit(unit)
 
     def _on_ortho_toggled(self, checked: bool) -> None:
-        self.settings.projection = "orthographic" if checked else "perspective"
         self.viewport.set_parallel_projection(checked)
 
     def _on_grid_toggled(self, checked: bool) -> None:
-        self.settings.show_grid = checked
         self.viewport.set_grid_visible(checked)
 
     def _on_axes_toggled(self, checked: bool) -> None:
-        self.settings.show_axes = checked
         self.viewport.set_axes_visible(checked)
 
     def _on_bounds_toggled(self, checked: bool) -> None:
-        self.settings.show_bounds = checked
         self.viewport.set_bounds_visible(checked)
 
     @property

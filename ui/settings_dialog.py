@@ -136,7 +136,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.units = QtWidgets.QComboBox()
         self.units.setObjectName("unitsCombo")
         self.units.addItems(["mm", "cm", "m", "in"])
-        self.units.setCurrentText(settings.units)
+        self.units.setCurrentText(settings.view.unit)
         self.max_file_size = QtWidgets.QSpinBox()
         self.max_file_size.setObjectName("maxFileSize")
         self.max_file_size.setRange(1, 64 * 1024)

@@ -1,4 +1,4 @@
-"""VTK actors for a prepared scene and the viewport's overlays (grid floor, outline).
+"""VTK actors for a prepared scene, and the building blocks overlays draw with.
 
 Shared by the interactive viewport and the off-screen renderer. Actors go straight onto a
 ``vtkPolyDataMapper``: pyvista's ``add_mesh`` routes polydata through a dataset mapper
@@ -14,7 +14,12 @@ from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersSources import vtkOutlineSource
-from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkPolyDataMapper,
+    vtkTextActor,
+    vtkTexture,
+)
 
 from studio.meshes.scene import Material, Texture
 from viewer.geometry import PreparedPart, texture_image_data
@@ -23,6 +28,7 @@ MODEL_COLOR = (0.74, 0.76, 0.80)
 EDGE_COLOR = (0.15, 0.17, 0.22)
 BACKGROUND_TOP = (0.27, 0.29, 0.33)
 BACKGROUND_BOTTOM = (0.12, 0.13, 0.15)
+OUTLINE_COLOR = (0.98, 0.72, 0.35)
 VTK_PBR = 3
 
 
@@ -128,7 +134,8 @@ def nice_step(span: float, target_lines: int = 12) -> float:
     return float(10 * power)
 
 
-def _lines_actor(points: np.ndarray) -> vtkActor:
+def lines_actor(points: np.ndarray) -> vtkActor:
+    """Unlit line segments between consecutive pairs of ``points``."""
     poly = vtkPolyData()
     vtk_points = vtkPoints()
     vtk_points.SetData(numpy_to_vtk(np.asarray(points, dtype=np.float32), deep=True))
@@ -145,33 +152,6 @@ def _lines_actor(points: np.ndarray) -> vtkActor:
     return actor
 
 
-def grid_actor(bounds: tuple[float, ...], *, y_up: bool) -> vtkActor:
-    """A floor grid under the model, with a 1-2-5 spacing that suits its size."""
-    x0, x1, y0, y1, z0, z1 = bounds
-    lo = np.array([x0, y0, z0])
-    hi = np.array([x1, y1, z1])
-    up = 1 if y_up else 2
-    a, b = (axis for axis in range(3) if axis != up)
-    span = max(hi[a] - lo[a], hi[b] - lo[b], 1e-6) * 1.6
-    step = nice_step(span)
-    centre = (lo + hi) / 2
-    half = math.ceil(span / 2 / step) * step
-    segments = []
-    for t in np.arange(-half, half + step / 2, step):
-        for axis, other in ((a, b), (b, a)):
-            p0 = centre.copy()
-            p1 = centre.copy()
-            p0[up] = p1[up] = lo[up]
-            p0[axis] = p1[axis] = centre[axis] + t
-            p0[other] = centre[other] - half
-            p1[other] = centre[other] + half
-            segments.extend([p0, p1])
-    actor = _lines_actor(np.asarray(segments))
-    actor.GetProperty().SetColor(0.45, 0.48, 0.55)
-    actor.GetProperty().SetOpacity(0.55)
-    return actor
-
-
 def outline_actor(bounds: tuple[float, ...]) -> vtkActor:
     """The bounding box as orange lines."""
     outline = vtkOutlineSource()
@@ -181,7 +161,34 @@ def outline_actor(bounds: tuple[float, ...]) -> vtkActor:
     mapper.SetInputData(outline.GetOutput())
     actor = vtkActor()
     actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(0.98, 0.72, 0.35)
+    actor.GetProperty().SetColor(*OUTLINE_COLOR)
     actor.GetProperty().LightingOff()
     actor.PickableOff()
     return actor
+
+
+LABEL_BACKGROUND = (0.2, 0.22, 0.26)
+
+
+def point_labels(
+    anchors: np.ndarray, texts: list[str], *, font_size: int = 13
+) -> list[vtkTextActor]:
+    """Text boxes pinned to 3D points, drawn on top of everything (never hidden)."""
+    labels = []
+    for anchor, text in zip(anchors, texts, strict=True):
+        actor = vtkTextActor()
+        actor.SetInput(text)
+        coordinate = actor.GetPositionCoordinate()
+        coordinate.SetCoordinateSystemToWorld()
+        coordinate.SetValue(*(float(v) for v in anchor))
+        style = actor.GetTextProperty()
+        style.SetFontSize(font_size)
+        style.SetColor(1.0, 1.0, 1.0)
+        style.SetBackgroundColor(*LABEL_BACKGROUND)
+        style.SetBackgroundOpacity(0.8)
+        style.SetJustificationToCentered()
+        style.SetVerticalJustificationToCentered()
+        style.BoldOn()
+        actor.PickableOff()
+        labels.append(actor)
+    return labels

@@ -9,31 +9,54 @@ dataset mapper that copies the whole mesh, which doubles memory on a 5M-triangle
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyvista as pv
 from PySide6 import QtCore, QtWidgets
 from pyvistaqt import QtInteractor
-from vtkmodules.vtkRenderingCore import vtkActor, vtkCamera, vtkRenderer
+from vtkmodules.vtkRenderingCore import vtkActor, vtkCamera, vtkProp, vtkRenderer
 
-from studio.meshes.scene import MeshFormat
-from studio.meshes.units import mm_per_unit
+from studio.meshes.scene import MeshFormat, Scene
+from studio.meshes.units import default_up_axis, mm_per_unit
+from studio.settings import ViewState
 from viewer.actors import (
     BACKGROUND_BOTTOM,
     BACKGROUND_TOP,
     EDGE_COLOR,
     VTK_PBR,
-    grid_actor,
     make_actor,
-    outline_actor,
 )
 from viewer.geometry import PreparedScene, release
+from viewer.overlays import BoundsOverlay, GridOverlay, Overlay, SceneFrame
+from viewer.overlays.base import remove_props
+from viewer.units import UNIT_SCALE, format_length
 
-#: Millimetres in one display unit.
-UNIT_SCALE = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
+__all__ = [
+    "UNIT_SCALE",
+    "Y_UP_FORMATS",
+    "Placement",
+    "StandardView",
+    "ViewMode",
+    "Viewport",
+    "format_length",
+]
+
 # glTF and (by habit) OBJ are Y-up; STL, 3MF, PLY and OFF come from CAD and printing: Z-up.
-Y_UP_FORMATS = {MeshFormat.GLB, MeshFormat.GLTF, MeshFormat.OBJ}
+Y_UP_FORMATS = {fmt for fmt in MeshFormat if default_up_axis(fmt) == "y"}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a model sits: millimetres per model unit, and whether +Y (else +Z) is up."""
+
+    model_mm: float = 1.0
+    y_up: bool = False
+
+    @classmethod
+    def default_for(cls, scene: Scene) -> Placement:
+        """What the file says or its format implies."""
+        return cls(model_mm=mm_per_unit(scene.unit), y_up=scene.format in Y_UP_FORMATS)
 
 
 class ViewMode(enum.Enum):
@@ -87,21 +110,22 @@ def _view_vectors(view: StandardView, y_up: bool) -> tuple[np.ndarray, np.ndarra
     return direction / np.linalg.norm(direction), view_up
 
 
-def format_length(value_mm: float, unit: str) -> str:
-    value = value_mm / UNIT_SCALE[unit]
-    digits = 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
-    return f"{value:.{digits}f} {unit}"
-
-
 class Viewport(QtWidgets.QWidget):
-    """The viewport widget. Call :meth:`close_viewport` (or close the widget) to free GL."""
+    """The viewport widget. Call :meth:`close_viewport` (or close the widget) to free GL.
+
+    It draws what ``view`` (a :class:`studio.settings.ViewState`) says and follows its
+    events; the ``set_*`` methods change that model, never the picture directly.
+    """
 
     #: Emitted after every rendered frame.
     frame_rendered = QtCore.Signal()
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, *, view: ViewState | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("viewport")
+        self.view = view if view is not None else ViewState()
         self._plotter = QtInteractor(self, multi_samples=0, auto_update=False)
         # pyvista binds keys such as "q" (close) and "v"; the window owns the shortcuts.
         self._plotter.iren.clear_key_event_callbacks()
@@ -130,14 +154,39 @@ class Viewport(QtWidgets.QWidget):
         self._restore_timer.timeout.connect(self._show_full_detail)
         interactor.AddObserver("StartInteractionEvent", self._on_interaction_start)
         interactor.AddObserver("EndInteractionEvent", self._on_interaction_end)
-        self._overlay_actors: list[object] = []
-        self._mode = ViewMode.SMOOTH
-        self._unit = "mm"
-        self._model_mm = 1.0
-        self._y_up = False
-        self._show_grid = True
-        self._show_bounds = True
+        self._placement = Placement()
         self._closed = False
+        self._overlays: dict[Overlay, list[vtkProp]] = {}
+        self.grid = GridOverlay()
+        self.bounds = BoundsOverlay()
+        for overlay in (self.grid, self.bounds):
+            self.add_overlay(overlay)
+        self._follow_view()
+
+    def _follow_view(self) -> None:
+        events = self.view.events
+        events.mode.connect(self._on_mode)
+        events.projection.connect(self._on_projection)
+        events.unit.connect(self._on_unit)
+        events.show_grid.connect(self.grid.set_visible)
+        events.show_bounds.connect(self.bounds.set_visible)
+        events.show_axes.connect(self._on_axes)
+        self.grid.set_visible(self.view.show_grid)
+        self.bounds.set_visible(self.view.show_bounds)
+        self._on_axes(self.view.show_axes)
+        self._camera().SetParallelProjection(self.view.projection == "orthographic")
+
+    def _unfollow_view(self) -> None:
+        events = self.view.events
+        for signal, slot in (
+            (events.mode, self._on_mode),
+            (events.projection, self._on_projection),
+            (events.unit, self._on_unit),
+            (events.show_grid, self.grid.set_visible),
+            (events.show_bounds, self.bounds.set_visible),
+            (events.show_axes, self._on_axes),
+        ):
+            signal.disconnect(slot)
 
     def _swallow_char(self, interactor: object, _event: str) -> None:
         interactor.GetCommand(self._char_tag).SetAbortFlag(1)  # type: ignore[attr-defined]
@@ -153,29 +202,50 @@ class Viewport(QtWidgets.QWidget):
 
     @property
     def mode(self) -> ViewMode:
-        return self._mode
+        return ViewMode(self.view.mode)
 
-    def show_scene(self, prepared: PreparedScene, *, keep_camera: bool = False) -> None:
-        """Replace what is shown with ``prepared`` and render one frame."""
+    @property
+    def placement(self) -> Placement:
+        return self._placement
+
+    def show_scene(
+        self,
+        prepared: PreparedScene,
+        *,
+        keep_camera: bool = False,
+        placement: Placement | None = None,
+    ) -> None:
+        """Replace what is shown with ``prepared`` and render one frame.
+
+        ``placement`` is how the model sits (unit and up axis); by default what the file
+        says or its format implies.
+        """
         self._remove_actors()
         self._prepared = prepared
-        scene = prepared.scene
-        self._y_up = scene.format in Y_UP_FORMATS
-        self._model_mm = mm_per_unit(scene.unit)
+        self._placement = placement or Placement.default_for(prepared.scene)
         for item in prepared.parts:
             actor = make_actor(item)
             self._actors.append(actor)
             self._plotter.renderer.AddActor(actor)
         self._apply_mode()
-        self._rebuild_overlays()
+        self.rebuild_overlays()
         if not keep_camera:
+            self.set_view(StandardView.ISO, render=False)
+        self.request_render()
+
+    def set_placement(self, placement: Placement) -> None:
+        """The designer said what unit the model is in, or which axis is up."""
+        turned = placement.y_up != self._placement.y_up
+        self._placement = placement
+        self.rebuild_overlays()
+        if turned:
             self.set_view(StandardView.ISO, render=False)
         self.request_render()
 
     def clear(self) -> None:
         self._remove_actors()
         self._prepared = None
-        self._rebuild_overlays()
+        self.rebuild_overlays()
         self.request_render()
 
     def _remove_actors(self) -> None:
@@ -231,29 +301,32 @@ class Viewport(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ modes
     def set_mode(self, mode: ViewMode) -> None:
-        self._mode = mode
+        self.view.mode = mode.value
+
+    def _on_mode(self, _mode: str) -> None:
         self._apply_mode()
         self.request_render()
 
     def _apply_mode(self) -> None:
+        mode = self.mode
         for actor in self._actors + self._proxy_actors:
             prop = actor.GetProperty()
             prop.EdgeVisibilityOff()
             prop.SetRepresentationToSurface()
             is_pbr = prop.GetInterpolation() == VTK_PBR
-            if self._mode is ViewMode.SMOOTH:
+            if mode is ViewMode.SMOOTH:
                 if not is_pbr:
                     prop.SetInterpolationToPhong()
-            elif self._mode is ViewMode.FLAT:
+            elif mode is ViewMode.FLAT:
                 if not is_pbr:
                     prop.SetInterpolationToFlat()
-            elif self._mode is ViewMode.WIREFRAME:
+            elif mode is ViewMode.WIREFRAME:
                 prop.SetRepresentationToWireframe()
                 prop.SetLineWidth(1.0)
-            elif self._mode is ViewMode.EDGES:
+            elif mode is ViewMode.EDGES:
                 prop.EdgeVisibilityOn()
                 prop.SetEdgeColor(*EDGE_COLOR)
-            elif self._mode is ViewMode.POINTS:
+            elif mode is ViewMode.POINTS:
                 prop.SetRepresentationToPoints()
                 prop.SetPointSize(3.0)
             # Without normals the mapper shades each face flat anyway; smooth needs them.
@@ -266,7 +339,7 @@ class Viewport(QtWidgets.QWidget):
         return vtkRenderer.GetActiveCamera(self._plotter.renderer)
 
     def set_view(self, view: StandardView, *, render: bool = True) -> None:
-        direction, up = _view_vectors(view, self._y_up)
+        direction, up = _view_vectors(view, self._placement.y_up)
         camera = self._camera()
         focal = np.array(camera.GetFocalPoint())
         if self._prepared is not None:
@@ -288,7 +361,10 @@ class Viewport(QtWidgets.QWidget):
             self.request_render()
 
     def set_parallel_projection(self, enabled: bool) -> None:
-        self._camera().SetParallelProjection(enabled)
+        self.view.projection = "orthographic" if enabled else "perspective"
+
+    def _on_projection(self, projection: str) -> None:
+        self._camera().SetParallelProjection(projection == "orthographic")
         self.fit()
 
     @property
@@ -296,17 +372,67 @@ class Viewport(QtWidgets.QWidget):
         return bool(self._camera().GetParallelProjection())
 
     # ------------------------------------------------------------------ overlays
-    def set_grid_visible(self, visible: bool) -> None:
-        self._show_grid = visible
-        self._rebuild_overlays()
+    def add_overlay(self, overlay: Overlay) -> None:
+        """Draw ``overlay`` from now on (rebuilt whenever the scene or the frame change)."""
+        if overlay in self._overlays:
+            return
+        self._overlays[overlay] = []
+        overlay.bind(self._on_overlay_changed)
+        self._rebuild(overlay)
+
+    def remove_overlay(self, overlay: Overlay) -> None:
+        props = self._overlays.pop(overlay, None)
+        if props is None:
+            return
+        overlay.bind(None)
+        remove_props(self._plotter.renderer, props)
         self.request_render()
+
+    @property
+    def overlays(self) -> list[Overlay]:
+        return list(self._overlays)
+
+    def overlay_props(self, overlay: Overlay) -> list[vtkProp]:
+        """What ``overlay`` draws now (empty while hidden)."""
+        return list(self._overlays.get(overlay, []))
+
+    def frame(self) -> SceneFrame | None:
+        """Where the shown model is, for overlays; ``None`` with nothing shown."""
+        if self._prepared is None:
+            return None
+        return SceneFrame(
+            bounds=self._prepared.bounds,
+            model_mm=self._placement.model_mm,
+            unit=self.view.unit,
+            y_up=self._placement.y_up,
+        )
+
+    def rebuild_overlays(self) -> None:
+        for overlay in self._overlays:
+            self._rebuild(overlay)
+
+    def _on_overlay_changed(self, overlay: Overlay) -> None:
+        self._rebuild(overlay)
+        self.request_render()
+
+    def _rebuild(self, overlay: Overlay) -> None:
+        renderer = self._plotter.renderer
+        remove_props(renderer, self._overlays[overlay])
+        props = overlay.build(self.frame()) if overlay.visible else []
+        self._overlays[overlay] = props
+        for prop in props:
+            renderer.AddActor(prop)
+
+    def set_grid_visible(self, visible: bool) -> None:
+        self.view.show_grid = visible
 
     def set_bounds_visible(self, visible: bool) -> None:
-        self._show_bounds = visible
-        self._rebuild_overlays()
-        self.request_render()
+        self.view.show_bounds = visible
 
     def set_axes_visible(self, visible: bool) -> None:
+        self.view.show_axes = visible
+
+    def _on_axes(self, visible: bool) -> None:
         if visible:
             self._plotter.show_axes()
         else:
@@ -316,68 +442,27 @@ class Viewport(QtWidgets.QWidget):
     def set_unit(self, unit: str) -> None:
         if unit not in UNIT_SCALE:
             raise ValueError(f"unknown unit {unit!r}")
-        self._unit = unit
-        self._rebuild_overlays()
+        self.view.unit = unit  # type: ignore[assignment]
+
+    def _on_unit(self, _unit: str) -> None:
+        self.rebuild_overlays()
         self.request_render()
 
     @property
     def unit(self) -> str:
-        return self._unit
+        return self.view.unit
 
     def dimensions_text(self) -> str:
         """ "120.0 × 80.0 × 45.0 mm" for the shown model, in the chosen unit."""
         if self._prepared is None:
             return ""
         x0, x1, y0, y1, z0, z1 = self._prepared.bounds
+        unit = self.view.unit
         parts = [
-            format_length((hi - lo) * self._model_mm, self._unit)
+            format_length((hi - lo) * self._placement.model_mm, unit)
             for lo, hi in ((x0, x1), (y0, y1), (z0, z1))
         ]
-        return " × ".join(p.rsplit(" ", 1)[0] for p in parts) + f" {self._unit}"
-
-    def _rebuild_overlays(self) -> None:
-        renderer = self._plotter.renderer
-        for actor in self._overlay_actors:
-            renderer.RemoveActor(actor)
-        self._overlay_actors.clear()
-        if self._prepared is None:
-            return
-        bounds = self._prepared.bounds
-        if self._show_grid:
-            self._overlay_actors.append(grid_actor(bounds, y_up=self._y_up))
-        if self._show_bounds:
-            self._overlay_actors.append(outline_actor(bounds))
-            self._overlay_actors.append(self._dimension_labels(bounds))
-        for actor in self._overlay_actors:
-            renderer.AddActor(actor)
-
-    def _dimension_labels(self, bounds: tuple[float, ...]) -> object:
-        x0, x1, y0, y1, z0, z1 = bounds
-        mm = self._model_mm
-        anchors = np.array(
-            [[(x0 + x1) / 2, y0, z0], [x1, (y0 + y1) / 2, z0], [x1, y0, (z0 + z1) / 2]]
-        )
-        texts = [
-            f"X {format_length((x1 - x0) * mm, self._unit)}",
-            f"Y {format_length((y1 - y0) * mm, self._unit)}",
-            f"Z {format_length((z1 - z0) * mm, self._unit)}",
-        ]
-        labels = self._plotter.add_point_labels(
-            pv.PolyData(anchors),
-            texts,
-            font_size=13,
-            text_color="white",
-            shape_color=(0.2, 0.22, 0.26),
-            shape_opacity=0.8,
-            point_size=1,
-            show_points=False,
-            always_visible=True,
-            render=False,
-            reset_camera=False,
-        )
-        # add_point_labels adds to the renderer itself; overlays are (re)added together.
-        self._plotter.renderer.RemoveActor(labels)
-        return labels
+        return " × ".join(p.rsplit(" ", 1)[0] for p in parts) + f" {unit}"
 
     # ------------------------------------------------------------------ output
     def request_render(self) -> None:
@@ -431,10 +516,13 @@ class Viewport(QtWidgets.QWidget):
         if self._closed:
             return
         self._closed = True
+        self._unfollow_view()
         # No paint may reach the render window once it is finalised.
         self._plotter.setUpdatesEnabled(False)
         self._remove_actors()
-        self._overlay_actors.clear()
+        for overlay in list(self._overlays):
+            overlay.bind(None)
+        self._overlays.clear()
         self._prepared = None
         release(self._plotter)
 

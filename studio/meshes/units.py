@@ -51,3 +51,22 @@ def unit_for_export(scene: Scene, fmt: MeshFormat) -> str | None:
     if fmt is MeshFormat.THREEMF:
         return scene.unit if scene.unit in MM_PER_UNIT else "millimeter"
     return None  # unitless formats: millimetres
+
+
+#: Millimetres in one of the units lengths are shown in.
+DISPLAY_UNIT_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
+#: Display units by the 3MF names a file or the designer may give.
+DISPLAY_UNIT_OF = {"millimeter": "mm", "centimeter": "cm", "meter": "m", "inch": "in"}
+UNIT_NAME_OF = {short: name for name, short in DISPLAY_UNIT_OF.items()}
+
+
+def format_length(value_mm: float, unit: str) -> str:
+    """``123.456`` mm in "mm" → "123.5 mm": fewer digits for big numbers, more for small."""
+    value = value_mm / DISPLAY_UNIT_MM[unit]
+    digits = 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+    return f"{value:.{digits}f} {unit}"
+
+
+def default_up_axis(fmt: MeshFormat) -> str:
+    """``"y"`` for glTF (its specification) and OBJ (by habit), ``"z"`` for the CAD formats."""
+    return "y" if fmt in (MeshFormat.GLB, MeshFormat.GLTF, MeshFormat.OBJ) else "z"

@@ -273,7 +273,7 @@ def test_shortcuts_switch_modes_and_views(qtbot: QtBot, app: App, tmp_path: Path
         app.window.viewport.plotter, QtCore.Qt.Key.Key_3, QtCore.Qt.KeyboardModifier.ControlModifier
     )
     assert app.window.viewport.mode is ViewMode.WIREFRAME
-    assert app.window.settings.view_mode == "wireframe"
+    assert app.window.settings.view.mode == "wireframe"
     qtbot.keyClick(app.window.viewport.plotter, QtCore.Qt.Key.Key_5)  # top view
     camera = app.window.viewport._camera()
     direction = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
@@ -297,9 +297,9 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         window.resize(1100, 700)
         window.close()
         settings = load_settings(kiln_dirs.config)
-        assert settings.view_mode == "edges"
-        assert settings.units == "cm"
-        assert settings.show_grid is False
+        assert settings.view.mode == "edges"
+        assert settings.view.unit == "cm"
+        assert settings.view.show_grid is False
         again = MainWindow(library, settings, config_dir=kiln_dirs.config)
         qtbot.addWidget(again)
         again.show()
