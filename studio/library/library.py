@@ -69,6 +69,7 @@ from studio.library.store import (
 )
 from studio.library.sync_state import CURSOR_KEY, LocalModel, ServerModelState, SyncSnapshot
 from studio.meshes import Limits, MeshFormat, MeshStats, Scene
+from studio.safe_paths import relpath_problem
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -1635,15 +1636,9 @@ def _check_files(files: Mapping[str, FileSource], main: str) -> None:
     if "/" in main or "\\" in main:
         raise ValueError("the main file must be a bare file name")
     for relpath in files:
-        parts = PurePosixPath(relpath).parts
-        if (
-            not relpath
-            or "\\" in relpath
-            or relpath.startswith("/")
-            or any(part in ("", ".", "..") for part in parts)
-            or (parts and ":" in parts[0])
-        ):
-            raise ValueError(f"not a safe relative path: {relpath!r}")
+        problem = relpath_problem(relpath)
+        if problem is not None:
+            raise ValueError(f"not a safe relative path ({problem}): {relpath!r}")
 
 
 def _size_or_zero(path: Path) -> int:
