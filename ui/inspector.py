@@ -32,7 +32,7 @@ class Inspector(QtWidgets.QWidget):
         ("area", "Surface area"),
         ("volume", "Volume"),
         ("watertight", "Watertight"),
-        ("winding_consistent", "Consistent winding"),
+        ("winding_consistent", "Winding"),
         ("degenerate_faces", "Degenerate faces"),
         ("duplicate_faces", "Duplicate faces"),
     )
@@ -48,11 +48,13 @@ class Inspector(QtWidgets.QWidget):
         self.title.setStyleSheet("font-weight: 600; padding: 2px;")
         form = QtWidgets.QFormLayout()
         form.setLabelAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         self.values: dict[str, QtWidgets.QLabel] = {}
         for key, label in self.ROWS:
             value = QtWidgets.QLabel("—")
             value.setObjectName(f"stat_{key}")
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
             self.values[key] = value
             form.addRow(label, value)
         self.warnings = QtWidgets.QLabel("")

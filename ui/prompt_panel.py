@@ -198,9 +198,14 @@ class PromptPanel(QtWidgets.QWidget):
         self.quality.addItem("Standard", Quality.STANDARD.value)
         self.quality.addItem("Ultra (PBR textures)", Quality.ULTRA.value)
         self.quality.currentIndexChanged.connect(self._update_cost)
+        for combo in (self.provider, self.quality):  # narrow side bars: elide, don't widen
+            combo.setSizeAdjustPolicy(
+                QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
         self.quality.currentIndexChanged.connect(self._on_choice)
         self.provider.currentIndexChanged.connect(self._on_choice)
-        self.as_version = QtWidgets.QCheckBox("Add as a new version of the selected model")
+        self.as_version = QtWidgets.QCheckBox("As a new version")
         self.as_version.setObjectName("asVersionCheck")
         self.as_version.setEnabled(False)
         self.cost = QtWidgets.QLabel("")
@@ -304,9 +309,11 @@ class PromptPanel(QtWidgets.QWidget):
         self.as_version.setEnabled(model_id is not None)
         if model_id is None:
             self.as_version.setChecked(False)
-            self.as_version.setText("Add as a new version of the selected model")
+            self.as_version.setText("As a new version")
         else:
-            self.as_version.setText(f"Add as a new version of “{name}”")
+            short = name if len(name) <= 12 else name[:11] + "…"
+            self.as_version.setText(f"As a new version of “{short}”")
+            self.as_version.setToolTip(f"Add the result as the next version of “{name}”")
 
     @QtCore.Slot()
     def generate(self) -> None:

@@ -9,12 +9,10 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio.library import Library, LibraryChange, LibraryError, VersionRecord
+from ui import icons
 from ui.library_events import LibraryEvents
-from ui.theme import ACCENT
+from ui.record_list import ICON_SIZE, RECORD_ROLE, Card, RecordListModel, card_view
 from ui.thumbnails import thumbnail
-
-ICON_SIZE = 48
-VERSION_ROLE = QtCore.Qt.ItemDataRole.UserRole
 
 #: ``confirm(title, question, accept_label) -> bool``; replaceable in tests.
 Confirm = Callable[[str, str, str], bool]
@@ -27,7 +25,9 @@ def ask(parent: QtWidgets.QWidget) -> Confirm:
         box.setWindowTitle(title)
         box.setText(question)
         accept = box.addButton(accept_label, QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)  # Enter never deletes
+        box.setEscapeButton(cancel)
         box.exec()
         return box.clickedButton() is accept
 
@@ -64,14 +64,14 @@ def describe_size(size: int) -> str:
 
 
 class VersionBrowser(QtWidgets.QWidget):
-    """Shows one model's versions; files dropped here become its next version."""
+    """The selected model's versions, newest first, as cards with an *active* badge."""
 
     view_requested = QtCore.Signal(object)  # VersionRecord
     export_requested = QtCore.Signal(object)  # VersionRecord
     files_dropped = QtCore.Signal(list, int)  # paths, model id
     failed = QtCore.Signal(object)  # an exception for the window's error reporter
-
-    COLUMNS = ("Version", "Source", "Added", "Triangles", "File")
+    #: A plain sentence for the status bar ("Version 1 is active again.")
+    message = QtCore.Signal(str)
 
     def __init__(
         self,
@@ -88,54 +88,59 @@ class VersionBrowser(QtWidgets.QWidget):
         self._confirm = confirm or ask(self)
         self.title = QtWidgets.QLabel("No model selected")
         self.title.setObjectName("versionsTitle")
-        self.title.setStyleSheet("font-weight: 600; padding: 2px;")
-        self.tree = QtWidgets.QTreeWidget()
-        self.tree.setObjectName("versionsTree")
-        self.tree.setColumnCount(len(self.COLUMNS))
-        self.tree.setHeaderLabels(list(self.COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setIconSize(QtCore.QSize(ICON_SIZE, ICON_SIZE))
-        self.tree.setAlternatingRowColors(True)
-        self.tree.itemDoubleClicked.connect(self._on_double_clicked)
-        self.tree.itemSelectionChanged.connect(self._update_buttons)
-        self.tree.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.view_button = self._button("View", "viewVersion", self.view_selected)
-        self.activate_button = self._button("Set active", "activateVersion", self.activate_selected)
-        self.export_button = self._button("Export…", "exportVersion", self.export_selected)
-        self.delete_button = self._button("Delete…", "deleteVersion", self.delete_selected)
-        for button in (
-            self.view_button,
-            self.activate_button,
-            self.export_button,
-            self.delete_button,
-        ):
-            action = QtGui.QAction(button.text(), self.tree)
-            action.triggered.connect(button.click)
-            self.tree.addAction(action)
+        self.title.setProperty("role", "pageTitle")
+        self.title.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self.model: RecordListModel[VersionRecord] = RecordListModel(self._card, self)
+        self.list = card_view("versionsList", self.model)
+        self.list.doubleClicked.connect(self._on_double_clicked)
+        self.list.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.view_button = self._button(
+            "Show this version", "viewVersion", "view", self.view_selected
+        )
+        self.activate_button = self._button(
+            "Make this the active version (roll back or forward)",
+            "activateVersion",
+            "activate",
+            self.activate_selected,
+        )
+        self.export_button = self._button(
+            "Export this version…", "exportVersion", "export", self.export_selected
+        )
+        self.delete_button = self._button(
+            "Delete this version…", "deleteVersion", "delete", self.delete_selected
+        )
         buttons = QtWidgets.QHBoxLayout()
-        for button in (
-            self.view_button,
-            self.activate_button,
-            self.export_button,
-            self.delete_button,
-        ):
+        buttons.setSpacing(2)
+        for button in (self.view_button, self.activate_button, self.export_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        self.empty_hint = QtWidgets.QLabel("Pick a model to see its versions.")
+        self.empty_hint.setProperty("role", "hint")
+        self.empty_hint.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setContentsMargins(6, 0, 6, 6)
         layout.addWidget(self.title)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_hint)
         layout.addLayout(buttons)
         events.changed.connect(self._on_library_changed)
-        self._update_buttons()
+        self.refresh()
 
-    def _button(self, text: str, name: str, slot: Callable[[], None]) -> QtWidgets.QPushButton:
-        button = QtWidgets.QPushButton(text)
+    def _button(
+        self, tip: str, name: str, icon: str, slot: Callable[[], None]
+    ) -> QtWidgets.QToolButton:
+        button = QtWidgets.QToolButton()
         button.setObjectName(name)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        icons.give(button, icon)
         button.clicked.connect(slot)
         return button
 
-    # ------------------------------------------------------------------ contents
     @property
     def model_id(self) -> int | None:
         return self._model_id
@@ -155,76 +160,80 @@ class VersionBrowser(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         selected = self.selected_version()
-        self.tree.clear()
-        if self._model_id is None:
-            self.title.setText("No model selected")
-            self._update_buttons()
-            return
-        try:
-            model = self._library.get_model(self._model_id)
-            versions = self._library.versions(self._model_id)
-        except LibraryError:
-            self._model_id = None
-            self.title.setText("No model selected")
-            self._update_buttons()
-            return
-        self.title.setText(f"Versions of {model.name}")
-        for version in versions:
-            self.tree.addTopLevelItem(self._item(version))
-        for column in range(len(self.COLUMNS)):
-            self.tree.resizeColumnToContents(column)
+        versions: list[VersionRecord] = []
+        self.title.setText("Versions")
+        if self._model_id is not None:
+            try:
+                model = self._library.get_model(self._model_id)
+                versions = self._library.versions(self._model_id)
+                self.title.setText(f"Versions of {model.name}")
+                self.title.setToolTip(model.name)
+            except LibraryError:
+                self._model_id = None
+        self.model.set_records(versions)
+        self.empty_hint.setVisible(not versions)
         if selected is not None:
             self.select_number(selected.number)
         self._update_buttons()
 
-    def _item(self, version: VersionRecord) -> QtWidgets.QTreeWidgetItem:
-        label = f"v{version.number}" + ("  ★ active" if version.is_active else "")
+    def _card(self, version: VersionRecord) -> Card:
         faces = version.stats.get("faces") if version.stats else None
-        item = QtWidgets.QTreeWidgetItem(
-            [
-                label,
-                describe_source(version.source),
-                describe_time(version.created_at),
-                f"{faces:,}" if isinstance(faces, int) else "",
-                f"{version.format.family} · {describe_size(version.file_size)}",
-            ]
-        )
+        triangles = f"{faces:,} triangles" if isinstance(faces, int) else ""
+        where = describe_source(version.source)
+        when = describe_time(version.created_at)
+        size = f"{version.format.family} · {describe_size(version.file_size)}"
+        detail = " · ".join(p for p in (when, triangles) if p)
         path = self._library.thumbnail_path(version.id) if version.thumbnail_sha else None
-        item.setIcon(0, thumbnail(path, ICON_SIZE))
-        item.setData(0, VERSION_ROLE, version)
-        item.setToolTip(1, describe_source(version.source))
-        if version.is_active:
-            font = item.font(0)
-            font.setBold(True)
-            item.setFont(0, font)
-            item.setForeground(0, QtGui.QBrush(QtGui.QColor(ACCENT)))
-        return item
+        tooltip = "\n".join(
+            p
+            for p in (f"Version {version.number}", where, when, triangles, size, version.note)
+            if p
+        )
+        return Card(
+            title=f"v{version.number}  {where}",
+            detail=detail,
+            badge="active" if version.is_active else "",
+            tooltip=tooltip,
+            icon=QtGui.QIcon(thumbnail(path, ICON_SIZE)),
+        )
 
     def versions_shown(self) -> list[VersionRecord]:
-        items = (self.tree.topLevelItem(row) for row in range(self.tree.topLevelItemCount()))
-        return [item.data(0, VERSION_ROLE) for item in items if item is not None]
+        return self.model.records()
 
     def selected_version(self) -> VersionRecord | None:
-        items = self.tree.selectedItems()
-        return None if not items else items[0].data(0, VERSION_ROLE)
+        indexes = self.list.selectionModel().selectedIndexes() if self.list.model() else []
+        return None if not indexes else indexes[0].data(RECORD_ROLE)
 
     def select_number(self, number: int) -> None:
-        for row in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(row)
-            if item is not None and item.data(0, VERSION_ROLE).number == number:
-                self.tree.setCurrentItem(item)
+        for row, version in enumerate(self.model.records()):
+            if version.number == number:
+                self.list.setCurrentIndex(self.model.index(row))
                 return
 
-    def _update_buttons(self) -> None:
+    def _update_buttons(self, *_: object) -> None:
         version = self.selected_version()
         for button in (self.view_button, self.export_button, self.delete_button):
             button.setEnabled(version is not None)
         self.activate_button.setEnabled(version is not None and not version.is_active)
 
     # ------------------------------------------------------------------ actions
-    @QtCore.Slot(QtWidgets.QTreeWidgetItem, int)
-    def _on_double_clicked(self, item: QtWidgets.QTreeWidgetItem, _column: int) -> None:
-        self.view_requested.emit(item.data(0, VERSION_ROLE))
+    def _on_double_clicked(self, index: QtCore.QModelIndex) -> None:
+        self.view_requested.emit(index.data(RECORD_ROLE))
+
+    def _context_menu(self, pos: QtCore.QPoint) -> None:
+        index = self.list.indexAt(pos)
+        if not index.isValid():
+            return
+        self.list.setCurrentIndex(index)
+        version: VersionRecord = index.data(RECORD_ROLE)
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Show", self.view_selected)
+        menu.addAction("Set Active", self.activate_selected).setEnabled(not version.is_active)
+        menu.addAction("Export…", self.export_selected)
+        menu.addAction("Reveal File", self.reveal_selected)
+        menu.addSeparator()
+        menu.addAction("Delete…", self.delete_selected)
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     @QtCore.Slot()
     def view_selected(self) -> None:
@@ -238,11 +247,15 @@ class VersionBrowser(QtWidgets.QWidget):
         if version is None or self._model_id is None:
             return
         try:
+            before = self._library.active_version(self._model_id).number
             self._library.set_active_version(self._model_id, version.number)
         except LibraryError as exc:
             self.failed.emit(exc)
             return
         self.select_number(version.number)
+        self.message.emit(
+            f"Version {version.number} is now the active one (it was version {before})."
+        )
         self.view_requested.emit(self._library.get_version(self._model_id, version.number))
 
     @QtCore.Slot()
@@ -250,6 +263,34 @@ class VersionBrowser(QtWidgets.QWidget):
         version = self.selected_version()
         if version is not None:
             self.export_requested.emit(version)
+
+    @QtCore.Slot()
+    def reveal_selected(self) -> None:
+        version = self.selected_version()
+        if version is None:
+            return
+        try:
+            path = self._library.materialize(version)
+        except LibraryError as exc:
+            self.failed.emit(exc)
+            return
+        QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path.parent)))
+
+    def delete_model(self) -> None:
+        """Ask, then delete the whole model with all its versions."""
+        if self._model_id is None:
+            return
+        model = self._library.get_model(self._model_id)
+        plural = "s" if model.version_count != 1 else ""
+        question = (
+            f"Delete “{model.name}” and its {model.version_count} version{plural}? "
+            "This can't be undone."
+        )
+        try:
+            if self._confirm("Delete model", question, "Delete model"):
+                self._library.delete_model(model.id)
+        except LibraryError as exc:
+            self.failed.emit(exc)
 
     @QtCore.Slot()
     def delete_selected(self) -> None:

@@ -94,18 +94,20 @@ def studio(
 
 def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
     window = studio.window
-    assert window.account_button.text() == "Sign in"
-    assert window.balance_label.text() == ""
+    assert window.account_bar.account_button.text() == "Sign in"
+    assert window.account_bar.balance_label.text() == ""
     dialog = SignInDialog(window.account, window)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.email, "potter@example.com")
     qtbot.keyClicks(dialog.password, "glaze-and-fire-2026")
     qtbot.mouseClick(dialog.sign_up_button, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.balance_label.text() == "100 credits", timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.account_bar.balance_label.text() == "100 credits", timeout=WAIT_MS
+    )
     assert not dialog.isVisible()
     assert dialog.password.text() == ""
-    assert window.account_button.text() == "potter@example.com"
+    assert window.account_bar.account_button.text() == "potter@example.com"
 
     panel = window.prompt_panel
     window.show_generate_panel()
@@ -116,14 +118,18 @@ def test_sign_up_generate_and_pay(qtbot: QtBot, studio: Studio) -> None:
     qtbot.mouseClick(panel.generate_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: studio.meshy.create_count(MESHY_KEY) == 1, timeout=WAIT_MS)
     drive(studio.clock, lambda: bool(studio.library.list_models()), qtbot.wait)
-    qtbot.waitUntil(lambda: window.balance_label.text() == "90 credits", timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.account_bar.balance_label.text() == "90 credits", timeout=WAIT_MS
+    )
     generation = studio.library.generations()[0]
     assert generation.credits_charged == 10
 
     # Sync now sends the new model to the account; the toolbar says when.
-    assert window.sync_action.isVisible()
-    window.sync_action.trigger()
-    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced "), timeout=WAIT_MS)
+    assert window.account_bar.sync_action.isVisible()
+    window.account_bar.sync_action.trigger()
+    qtbot.waitUntil(
+        lambda: window.account_bar.sync_label.text().startswith("Synced "), timeout=WAIT_MS
+    )
     assert window.status_label.text().startswith("Synced: sent ")
 
     credits = CreditsDialog(window.account, window)
@@ -144,5 +150,5 @@ def test_a_wrong_password_stays_in_the_dialog(qtbot: QtBot, studio: Studio) -> N
     qtbot.mouseClick(dialog.sign_in_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "password" in dialog.message.text().lower(), timeout=WAIT_MS)
     assert dialog.isVisible()
-    assert studio.window.balance_label.text() == ""
+    assert studio.window.account_bar.balance_label.text() == ""
     assert studio.window.errors.last_message == ""  # shown once, in the dialog

@@ -139,7 +139,7 @@ def test_dropping_on_the_versions_panel_adds_the_next_version(
     settle(qtbot, app.window)
     model = app.library.list_models()[0]
     revised = write_box_stl(tmp_path / "cup-taller.stl", (10, 20, 45))
-    drop(app.window.version_browser.tree.viewport(), [revised])
+    drop(app.window.version_browser.list.viewport(), [revised])
     settle(qtbot, app.window)
     versions = app.library.versions(model.id)
     assert [v.number for v in versions] == [2, 1]
@@ -294,6 +294,7 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         window.prompt_panel.set_provider("tripo")
         window.prompt_panel.set_quality("ultra")
         window.grid_action.trigger()
+        window.right_bar.toggle("inspector")  # fold the inspector away
         window.resize(1100, 700)
         window.close()
         settings = load_settings(kiln_dirs.config)
@@ -307,7 +308,9 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         assert again.viewport.mode is ViewMode.EDGES
         assert again.prompt_panel.provider_name() == "tripo"
         assert again.prompt_panel.quality.currentData() == "ultra"
-        assert again.unit_actions["cm"].isChecked()
+        assert again.window_actions.units["cm"].isChecked()
+        assert again.right_bar.collapsed
+        assert again.left_bar.current == "library"
         assert not again.grid_action.isChecked()
         assert again.size() == QtCore.QSize(1100, 700)
         again.close()
