@@ -68,7 +68,11 @@ def test_schema_1_moves_the_view_keys_into_the_view(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.load_problem is None
     assert settings.schema_version == SCHEMA_VERSION
-    assert (settings.view.mode, settings.view.unit, settings.view.show_grid) == ("flat", "cm", False)
+    assert (settings.view.mode, settings.view.unit, settings.view.show_grid) == (
+        "flat",
+        "cm",
+        False,
+    )
     assert settings.recent_files == ["a"]
 
 

@@ -1,4 +1,6 @@
-"""The window's shell: room for the viewport, a banner that tells the truth, messages that stay true."""
+"""The window's shell: room for the viewport, a banner that tells the truth, true messages."""
+
+# ruff: noqa: F811  (the ``app`` fixture is shared with test_main_window)
 
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ def test_tooltips_name_the_shortcut_and_generate_is_on_the_toolbar(app: App) -> 
     assert "Ctrl+O" in actions.open.toolTip()
     assert not actions.open.icon().isNull()
     button = app.window.findChild(QtWidgets.QToolButton, "generateButton")
-    assert button is not None and button.isVisible()
+    assert button is not None
+    assert button.isVisible()
     button.click()
     assert app.window.right_bar.current == "generate"
     rows = dict(actions.cheat_sheet())
@@ -215,7 +218,8 @@ def test_rename_tags_and_notes_are_edited_in_place_and_persist(
     app.window.errors.reported.connect(messages.append)
     details.name.setText("   ")
     details.name.editingFinished.emit()
-    assert messages and "name" in messages[-1]
+    assert messages
+    assert "name" in messages[-1]
     assert details.name.text() == "b"
     # Reopened, the library still has them.
     app.window.close()
