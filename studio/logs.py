@@ -6,10 +6,12 @@ handler, as a second line of defence behind code that never logs them.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import logging.handlers
 import re
 from pathlib import Path
+from typing import TextIO
 
 from studio import paths
 
@@ -59,4 +61,27 @@ def configure_logging(log_dir: Path | None = None, *, verbose: bool = False) -> 
         handler.addFilter(RedactingFilter())
         setattr(handler, "_kiln", True)  # noqa: B010 (marks our handlers for reconfiguration)
         root.addHandler(handler)
+    _dump_crashes_into(directory / "crash.log")
     return log_file
+
+
+#: The file faulthandler writes to; kept open for the life of the process.
+_crash_file: TextIO | None = None
+
+
+def _dump_crashes_into(path: Path) -> None:
+    """A hard crash (a segfault in a native library) leaves every thread's stack in ``path``.
+
+    The rotating log can't take these: faulthandler writes from the signal handler, straight
+    to a file descriptor. The file is beside the log, so "send us the logs folder" covers it.
+    """
+    global _crash_file
+    try:
+        handle = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        logging.getLogger(__name__).warning("no crash log at %s: %s", path, exc)
+        return
+    if _crash_file is not None:
+        _crash_file.close()
+    _crash_file = handle
+    faulthandler.enable(file=handle, all_threads=True)
