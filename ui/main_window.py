@@ -21,8 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import meshes
 from studio.library import GenerationRecord, ImportResult, Library, VersionRecord
-from studio.library.repairs import repair_to_library
-from studio.meshes import Limits, Scene
+from studio.meshes import Limits
 from studio.settings import Settings, save_settings
 from studio.workspace import Workspace
 from ui.account import AccountController
@@ -36,11 +35,12 @@ from ui.library_panel import LibraryPanel
 from ui.opening import Failure, Intake, Shown
 from ui.prompt_panel import PromptPanel, is_image
 from ui.settings_dialog import SettingsDialog
-from ui.side_bar import SideBar
+from ui.side_bar import SideBar, Workbench
 from ui.status_area import StatusArea
 from ui.theme import apply_theme
 from ui.version_banner import VersionBanner
 from ui.version_browser import Confirm, VersionBrowser
+from ui.version_work import VersionWork
 from ui.window_actions import ShortcutsDialog, WindowActions
 from ui.worker import Job, JobRunner
 from viewer.viewport import ViewMode, Viewport
@@ -49,18 +49,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_MODEL = Path(__file__).resolve().parent.parent / "resources" / "sample" / "kiln-vase.glb"
 FILE_FILTER = "3D models (*.stl *.obj *.glb *.gltf *.ply *.off *.3mf);;All files (*)"
-EXPORT_FILTERS = {
-    ".glb": "GLB (*.glb)",
-    ".obj": "OBJ (*.obj)",
-    ".stl": "STL (*.stl)",
-    ".ply": "PLY (*.ply)",
-    ".off": "OFF (*.off)",
-    ".3mf": "3MF (*.3mf)",
-}
 #: The viewport keeps at least this share of the window's width while panels are open.
 VIEWPORT_SHARE = 0.6
-PANEL_WIDTH = 250
-MIN_PANEL_WIDTH = 190
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -116,14 +106,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.status = StatusArea(self.statusBar())
         self.status.cancel_requested.connect(self.cancel_current)
-        self.window_actions = WindowActions(self)
-        self.window_actions.build_menus(self._fill_recent_menu)
-        self.addToolBar(self.window_actions.build_toolbar())
-        self.account_bar = AccountToolbar(self.account, self.workspace.account, self)
-        self.addToolBar(self.account_bar)
         self.intake = Intake(
             self.workspace, self.viewport, self._start_job, self.runner.start, lambda: self.limits
         )
+        self.work = VersionWork(
+            self,
+            library=library,
+            settings=settings,
+            intake=self.intake,
+            viewport=self.viewport,
+            browser=self.version_browser,
+            status=self.status,
+            errors=self.errors,
+        )
+        self.window_actions = WindowActions(self)
+        self.window_actions.build_menus()
+        self.addToolBar(self.window_actions.build_toolbar())
+        self.account_bar = AccountToolbar(self.account, self.workspace.account, self)
+        self.addToolBar(self.account_bar)
         self._connect()
         self._apply_theme()
         self.window_actions.sync_checks(settings.view, settings.theme)
@@ -155,53 +155,30 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.inspector)
         self.right_bar.add_page("inspector", "Inspector", "inspector", scroll)
         self.right_bar.add_page("generate", "Generate", "generate", self.prompt_panel)
-        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.left_bar)
-        self.splitter.addWidget(center)
-        self.splitter.addWidget(self.right_bar)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter = Workbench(self.left_bar, center, self.right_bar, share=VIEWPORT_SHARE)
         self.setCentralWidget(self.splitter)
         self.left_bar.page_changed.connect(self._on_left_page)
         self.right_bar.page_changed.connect(self._on_right_page)
 
     def _on_left_page(self, page: str) -> None:
         self.settings.left_panel = page
-        self._fit_panels()
 
     def _on_right_page(self, page: str) -> None:
         self.settings.right_panel = page
-        self._fit_panels()
-
-    def _fit_panels(self) -> None:
-        """Open panels share what the viewport leaves (at least 60 % stays the viewport's)."""
-        total = max(1, self.splitter.width())
-        bars = (self.left_bar, self.right_bar)
-        open_bars = [bar for bar in bars if not bar.collapsed]
-        strips = sum(bar.maximumWidth() for bar in bars if bar.collapsed)
-        room = max(0, int(total * (1 - VIEWPORT_SHARE)) - strips)
-        width = min(PANEL_WIDTH, max(MIN_PANEL_WIDTH, room // max(1, len(open_bars))))
-        sizes = [width if not bar.collapsed else bar.maximumWidth() for bar in bars]
-        self.splitter.setSizes([sizes[0], max(1, total - sum(sizes)), sizes[1]])
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_panels()
 
     def _connect(self) -> None:
         self.library_panel.model_selected.connect(self._on_model_selected)
         self.version_browser.view_requested.connect(self.intake.view_version)
-        self.version_browser.export_requested.connect(self._export)
+        self.version_browser.export_requested.connect(self.work.export)
         self.version_browser.files_dropped.connect(self._on_files_dropped_as_version)
         self.version_browser.failed.connect(self.errors.report)
         self.version_browser.message.connect(self.status.show_message)
         self.library_panel.failed.connect(self.errors.report)
-        self.library_panel.export_requested.connect(self._export_model)
+        self.library_panel.export_requested.connect(self.work.export_model)
         self.library_panel.delete_requested.connect(self._delete_model)
         self.banner.set_active_requested.connect(self._set_active)
         self.banner.show_active_requested.connect(self.intake.view_version)
-        self.inspector.repair_requested.connect(self._on_repair)
+        self.inspector.repair_requested.connect(self.work.repair_shown)
         self.prompt_panel.view_requested.connect(self._on_generation_view)
         self.prompt_panel.failed.connect(self.errors.report)
         self.prompt_panel.choices_changed.connect(self._on_generation_choices)
@@ -225,14 +202,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if hints is not None:
             hints.colorSchemeChanged.connect(self._apply_theme)
 
-    def _fill_recent_menu(self, menu: QtWidgets.QMenu) -> None:
-        menu.clear()
-        for entry in self.settings.recent_files:
-            action = menu.addAction(entry)
-            action.triggered.connect(lambda _=False, p=Path(entry): self.open_files([p]))
-        if not self.settings.recent_files:
-            menu.addAction("No recent files").setEnabled(False)
-
     # ------------------------------------------------------------------ views of state
     @property
     def shown(self) -> Shown | None:
@@ -245,18 +214,6 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def status_label(self) -> QtWidgets.QLabel:
         return self.status.label
-
-    @property
-    def progress_bar(self) -> QtWidgets.QProgressBar:
-        return self.status.progress_bar
-
-    @property
-    def cancel_button(self) -> QtWidgets.QPushButton:
-        return self.status.cancel_button
-
-    @property
-    def grid_action(self) -> QtGui.QAction:
-        return self.window_actions.grid
 
     @property
     def limits(self) -> Limits:
@@ -331,10 +288,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._set_busy(True)
         self.status.track(job, cancellable=cancellable)
         return self.runner.start(job)
-
-    @property
-    def _current_job(self) -> Job | None:
-        return self.status.job
 
     @QtCore.Slot()
     def cancel_current(self) -> None:
@@ -474,88 +427,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_files_dropped_as_version(self, paths: list[Path], model_id: int) -> None:
         self.open_files(paths, model_id=model_id)
 
-    def export_shown(self) -> None:
-        shown = self.intake.shown
-        if shown is None or shown.version is None:
-            self.errors.report_plain("Open a model from the library first, then export it.")
-            return
-        self._export(shown.version)
-
-    def _export_model(self, model_id: int) -> None:
-        self._export(self.library.active_version(model_id))
-
     def _delete_model(self, model_id: int) -> None:
         self.version_browser.set_model(model_id)
         self.version_browser.select_number(self.library.active_version(model_id).number)
         self.version_browser.delete_model()
 
-    def _export(self, version: VersionRecord) -> None:
-        model = self.library.get_model(version.model_id)
-        suggested = (
-            Path(self.settings.last_directory or Path.home())
-            / f"{model.name}-v{version.number}.glb"
-        )
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export version", str(suggested), ";;".join(EXPORT_FILTERS.values())
-        )
-        if path:
-            self.export_version(version, Path(path))
-
     def export_version(self, version: VersionRecord, out: Path) -> Job:
-        job = Job(
-            self.library.export_version,
-            version.model_id,
-            out,
-            number=version.number,
-            title=f"Exporting {out.name}",
-            takes_progress=False,
-        )
-        return self.intake.run_step(job, self._on_exported, "Export failed:", cancellable=False)
-
-    def _on_exported(self, written: object) -> None:
-        names = ", ".join(p.name for p in written) if isinstance(written, list) else ""
-        self.status.show_message(f"Exported {names}.", "export")
-
-    @QtCore.Slot()
-    def _on_repair(self) -> None:
-        shown = self.intake.shown
-        if shown is None or shown.version is None or shown.model_id is None:
-            return
-        job = Job(
-            repair_to_library,
-            self.library,
-            shown.scene,
-            shown.model_id,
-            shown.version,
-            title="Repairing",
-        )
-        self.intake.run_step(job, self._on_repaired, "Repair failed:")
-
-    def _on_repaired(self, result: object) -> None:
-        assert isinstance(result, tuple)
-        imported: ImportResult = result[0]
-        scene: Scene = result[1]
-        self.intake.make_thumbnail(imported.version, scene)
-        self.version_browser.set_model(imported.model.id)
-        self.intake.view_version(
-            self.library.get_version(imported.model.id, imported.version.number)
-        )
-        self.status.show_message(f"Repaired: version {imported.version.number} added.", "repair")
-
-    # ------------------------------------------------------------------ images
-    def export_image(self) -> None:
-        self.screenshot_dialog()
-
-    def screenshot_dialog(self, transparent: bool = False) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self,
-            "Save screenshot",
-            str(Path(self.settings.last_directory or Path.home()) / "view.png"),
-            "PNG image (*.png)",
-        )
-        if path:
-            self.viewport.screenshot(Path(path), transparent=transparent)
-            self.status.show_message(f"Saved {Path(path).name}.", "export")
+        return self.work.export_version(version, out)
 
     def grab_window(self, path: Path) -> Path:
         """Save the whole window, viewport included, as it is on screen."""

@@ -7,7 +7,7 @@ window opens as the designer left it.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui import icons
 
@@ -106,3 +106,49 @@ class SideBar(QtWidgets.QWidget):
             STRIP_WIDTH + self._stack.minimumSizeHint().width() if key else STRIP_WIDTH
         )
         self.page_changed.emit(key)
+
+
+class Workbench(QtWidgets.QSplitter):
+    """Side bar | center | side bar, where the center keeps ``share`` of the width.
+
+    Open side bars get ``panel_width`` each when there is room, shrinking towards
+    ``min_panel_width`` (their pages' own minimum wins below that) so the center keeps its
+    share; a folded bar takes only its icon strip.
+    """
+
+    def __init__(
+        self,
+        left: SideBar,
+        center: QtWidgets.QWidget,
+        right: SideBar,
+        *,
+        share: float = 0.6,
+        panel_width: int = 250,
+        min_panel_width: int = 190,
+    ) -> None:
+        super().__init__(QtCore.Qt.Orientation.Horizontal)
+        self.setObjectName("mainSplitter")
+        self.setChildrenCollapsible(False)
+        self._bars = (left, right)
+        self._share = share
+        self._panel_width = panel_width
+        self._min_panel_width = min_panel_width
+        self.addWidget(left)
+        self.addWidget(center)
+        self.addWidget(right)
+        self.setStretchFactor(1, 1)
+        for bar in self._bars:
+            bar.page_changed.connect(self.fit)
+
+    def fit(self, *_: object) -> None:
+        total = max(1, self.width())
+        open_bars = [bar for bar in self._bars if not bar.collapsed]
+        strips = STRIP_WIDTH * (len(self._bars) - len(open_bars))
+        room = max(0, int(total * (1 - self._share)) - strips)
+        width = min(self._panel_width, max(self._min_panel_width, room // max(1, len(open_bars))))
+        left, right = (STRIP_WIDTH if bar.collapsed else width for bar in self._bars)
+        self.setSizes([left, max(1, total - left - right), right])
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit()

@@ -7,6 +7,7 @@ menu's keyboard cheat sheet is generated from these same actions, so it can neve
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -46,14 +47,18 @@ class WindowActions:
         self.all: list[QtGui.QAction] = []
         self.open = self._make("&Open…", w.open_dialog, "Ctrl+O", "open", name="openAction")
         self.export = self._make(
-            "&Export Shown Version…", w.export_shown, "Ctrl+E", "export", name="exportAction"
+            "&Export Shown Version…", w.work.export_shown, "Ctrl+E", "export", name="exportAction"
         )
         self.export_image = self._make(
-            "Export &Image…", w.export_image, "Ctrl+Shift+E", "export-image", name="exportImage"
+            "Export &Image…",
+            w.work.export_image,
+            "Ctrl+Shift+E",
+            "export-image",
+            name="exportImage",
         )
         self.screenshot = self._make(
             "Save &Screenshot…",
-            w.screenshot_dialog,
+            w.work.screenshot_dialog,
             "Ctrl+Shift+S",
             "screenshot",
             name="screenshotAction",
@@ -168,13 +173,22 @@ class WindowActions:
         return action
 
     # ------------------------------------------------------------------ menus, toolbar
-    def build_menus(self, recent_menu_filler: Callable[[QtWidgets.QMenu], None]) -> None:
+    def fill_recent_menu(self, menu: QtWidgets.QMenu) -> None:
+        menu.clear()
+        recent = self._window.settings.recent_files
+        for entry in recent:
+            action = menu.addAction(entry)
+            action.triggered.connect(_bind(self._window.open_files, [Path(entry)]))
+        if not recent:
+            menu.addAction("No recent files").setEnabled(False)
+
+    def build_menus(self) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open)
         recent = file_menu.addMenu("Open &Recent")
         recent.setObjectName("recentMenu")
-        recent.aboutToShow.connect(lambda: recent_menu_filler(recent))
+        recent.aboutToShow.connect(lambda: self.fill_recent_menu(recent))
         file_menu.addSeparator()
         file_menu.addActions([self.export, self.export_image, self.screenshot])
         file_menu.addSeparator()

@@ -234,18 +234,18 @@ def test_slow_loads_show_progress_keep_the_window_responsive_and_cancel(
     timer.start()
     fractions: list[float] = []
     app.window.open_files([big])
-    job = app.window._current_job
+    job = app.window.status.job
     assert job is not None
     job.progress.connect(lambda fraction, _stage: fractions.append(fraction))
-    qtbot.waitUntil(app.window.progress_bar.isVisible, timeout=SETTLE_MS)
-    assert app.window.cancel_button.isVisible()
+    qtbot.waitUntil(app.window.status.progress_bar.isVisible, timeout=SETTLE_MS)
+    assert app.window.status.cancel_button.isVisible()
     settle(qtbot, app.window)
     timer.stop()
     # The GUI thread kept running its timer while the file loaded.
     assert len(ticks) > 10
     assert fractions
     assert fractions == sorted(fractions)
-    assert not app.window.progress_bar.isVisible()
+    assert not app.window.status.progress_bar.isVisible()
     assert [m.name for m in app.library.list_models()] == ["terrain"]
     # Once everything has settled, the big model gets its reduced-detail orbit proxy.
     qtbot.waitUntil(lambda: app.window.viewport.has_proxy, timeout=SETTLE_MS)
@@ -255,8 +255,8 @@ def test_slow_loads_show_progress_keep_the_window_responsive_and_cancel(
         lambda: app.window.status_label.text().startswith("Adding terrain2.stl"),
         timeout=SETTLE_MS,
     )
-    qtbot.waitUntil(app.window.cancel_button.isVisible, timeout=SETTLE_MS)
-    qtbot.mouseClick(app.window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(app.window.status.cancel_button.isVisible, timeout=SETTLE_MS)
+    qtbot.mouseClick(app.window.status.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     settle(qtbot, app.window)
     assert app.window.errors.last_message == "Cancelled."
     assert [m.name for m in app.library.list_models()] == ["terrain"]
@@ -293,7 +293,7 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         window.set_unit("cm")
         window.prompt_panel.set_provider("tripo")
         window.prompt_panel.set_quality("ultra")
-        window.grid_action.trigger()
+        window.window_actions.grid.trigger()
         window.right_bar.toggle("inspector")  # fold the inspector away
         window.resize(1100, 700)
         window.close()
@@ -311,7 +311,7 @@ def test_settings_and_layout_persist(qtbot: QtBot, kiln_dirs: KilnDirs) -> None:
         assert again.window_actions.units["cm"].isChecked()
         assert again.right_bar.collapsed
         assert again.left_bar.current == "library"
-        assert not again.grid_action.isChecked()
+        assert not again.window_actions.grid.isChecked()
         assert again.size() == QtCore.QSize(1100, 700)
         again.close()
     finally:

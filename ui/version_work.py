@@ -1,0 +1,135 @@
+"""Work on the version in hand: export it, repair it, save an image of it.
+
+Each step runs in the intake's line (:meth:`ui.opening.Intake.run_step`), so the status bar
+shows it and its failure reaches the designer as one plain sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from studio.library import ImportResult, Library, VersionRecord
+from studio.library.repairs import repair_to_library
+from studio.meshes import Scene
+from studio.settings import Settings
+from ui.errors import ErrorReporter
+from ui.opening import Intake
+from ui.status_area import StatusArea
+from ui.version_browser import VersionBrowser
+from ui.worker import Job
+from viewer.viewport import Viewport
+
+EXPORT_FILTERS = {
+    ".glb": "GLB (*.glb)",
+    ".obj": "OBJ (*.obj)",
+    ".stl": "STL (*.stl)",
+    ".ply": "PLY (*.ply)",
+    ".off": "OFF (*.off)",
+    ".3mf": "3MF (*.3mf)",
+}
+
+
+class VersionWork(QtCore.QObject):
+    """Export, repair and images of the shown version, for the window's actions."""
+
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget,
+        *,
+        library: Library,
+        settings: Settings,
+        intake: Intake,
+        viewport: Viewport,
+        browser: VersionBrowser,
+        status: StatusArea,
+        errors: ErrorReporter,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._library = library
+        self._settings = settings
+        self._intake = intake
+        self._viewport = viewport
+        self._browser = browser
+        self._status = status
+        self._errors = errors
+
+    def export_shown(self) -> None:
+        shown = self._intake.shown
+        if shown is None or shown.version is None:
+            self._errors.report_plain("Open a model from the library first, then export it.")
+            return
+        self.export(shown.version)
+
+    def export_model(self, model_id: int) -> None:
+        self.export(self._library.active_version(model_id))
+
+    def export(self, version: VersionRecord) -> None:
+        model = self._library.get_model(version.model_id)
+        suggested = (
+            Path(self._settings.last_directory or Path.home())
+            / f"{model.name}-v{version.number}.glb"
+        )
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self._parent, "Export version", str(suggested), ";;".join(EXPORT_FILTERS.values())
+        )
+        if path:
+            self.export_version(version, Path(path))
+
+    def export_version(self, version: VersionRecord, out: Path) -> Job:
+        job = Job(
+            self._library.export_version,
+            version.model_id,
+            out,
+            number=version.number,
+            title=f"Exporting {out.name}",
+            takes_progress=False,
+        )
+        return self._intake.run_step(job, self._on_exported, "Export failed:", cancellable=False)
+
+    def _on_exported(self, written: object) -> None:
+        names = ", ".join(p.name for p in written) if isinstance(written, list) else ""
+        self._status.show_message(f"Exported {names}.", "export")
+
+    @QtCore.Slot()
+    def repair_shown(self) -> None:
+        shown = self._intake.shown
+        if shown is None or shown.version is None or shown.model_id is None:
+            return
+        job = Job(
+            repair_to_library,
+            self._library,
+            shown.scene,
+            shown.model_id,
+            shown.version,
+            title="Repairing",
+        )
+        self._intake.run_step(job, self._on_repaired, "Repair failed:")
+
+    def _on_repaired(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        imported: ImportResult = result[0]
+        scene: Scene = result[1]
+        self._intake.make_thumbnail(imported.version, scene)
+        self._browser.set_model(imported.model.id)
+        self._intake.view_version(
+            self._library.get_version(imported.model.id, imported.version.number)
+        )
+        self._status.show_message(f"Repaired: version {imported.version.number} added.", "repair")
+
+    # ------------------------------------------------------------------ images
+    def export_image(self) -> None:
+        self.screenshot_dialog()
+
+    def screenshot_dialog(self, transparent: bool = False) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self._parent,
+            "Save screenshot",
+            str(Path(self._settings.last_directory or Path.home()) / "view.png"),
+            "PNG image (*.png)",
+        )
+        if path:
+            self._viewport.screenshot(Path(path), transparent=transparent)
+            self._status.show_message(f"Saved {Path(path).name}.", "export")
