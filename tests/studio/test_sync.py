@@ -247,6 +247,9 @@ def test_deletions_propagate(devices: tuple[Device, Device]) -> None:
     gone = one.library.get_version(model_id, 1).uid
     one.library.delete_version(model_id, 1)
     two.library.delete_model(by_uid(two.library, chair_uid))
+    # Deletes are soft (undoable) until the sweep; only then do they reach the account.
+    one.library.sweep(grace=0)
+    two.library.sweep(grace=0)
     one.sync()
     two.sync()
     one.sync()
@@ -267,6 +270,7 @@ def test_a_deleted_model_keeps_the_versions_the_account_never_saw(
     model_uid = one.library.get_model(model_id).uid
     unseen = add_stl(one.library, model_id, seed=77).version  # offline on device 1
     two.library.delete_model(by_uid(two.library, model_uid))
+    two.library.sweep(grace=0)
     two.sync()
     report = one.sync()
     assert report.conflicts == 1
