@@ -129,7 +129,7 @@ def versions(args: argparse.Namespace) -> int:
 
 
 def describe_unit(version: VersionRecord) -> str:
-    """"mm", "cm (set)" when the designer chose it, "mm?" when nobody said."""
+    """The unit as a table shows it: "cm (set)" when chosen, "mm?" when nobody said."""
     if version.unit_is_assumed:
         return f"{version.unit}?"
     return version.unit + ("" if version.unit_is_default else " (set)")

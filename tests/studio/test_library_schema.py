@@ -185,7 +185,8 @@ def test_upgrading_a_0003_library_keeps_its_models_with_default_placement(
         [model] = library.list_models()
         version = library.active_version(model.id)
         assert (version.unit, version.up_axis) == ("m", "Y")
-        assert version.unit_is_default and version.up_axis_is_default
+        assert version.unit_is_default
+        assert version.up_axis_is_default
         assert not version.unit_is_assumed
         # The new columns work on the old rows.
         version = library.set_version_placement(version.id, unit="mm")
