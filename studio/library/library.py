@@ -1572,7 +1572,8 @@ class Library:
     def _sync_version_record(self, uid: str) -> VersionRecord:
         with self._read() as session:
             version = session.scalars(select(Version).where(Version.uid == uid)).one()
-            model = _get_model(session, version.model_id)
+            # The sync also writes to models deleted here (softly), for an undo to find.
+            model = _get_model(session, version.model_id, deleted=True)
             return _version_records(session, [version], model.active_version_id)[0]
 
     # -- plumbing --------------------------------------------------------------------------
