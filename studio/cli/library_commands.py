@@ -116,12 +116,44 @@ def versions(args: argparse.Namespace) -> int:
             v.format.family,
             _triangles(v),
             human_size(v.file_size),
+            describe_unit(v),
+            v.up_axis + ("" if v.up_axis_is_default else " (set)"),
         ]
         for v in found
     ]
     print(f"“{model.name}” (model {model.id})")
     headers = ["Version", "Active", "Source", "Created", "Format", "Triangles", "Size"]
+    headers += ["Unit", "Up"]
     print(table(headers, rows, right=(5, 6)))
+    return 0
+
+
+def describe_unit(version: VersionRecord) -> str:
+    """The unit as a table shows it: "cm (set)" when chosen, "mm?" when nobody said."""
+    if version.unit_is_assumed:
+        return f"{version.unit}?"
+    return version.unit + ("" if version.unit_is_default else " (set)")
+
+
+def set_units(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        version = library.get_version(args.model, args.number)
+        changes: dict[str, Any] = {}
+        if args.unit is not None:
+            changes["unit"] = None if args.unit == "default" else args.unit
+        if args.up is not None:
+            changes["up_axis"] = None if args.up == "DEFAULT" else args.up
+        if not changes:
+            raise UsageError("say what to change: --unit and/or --up")
+        version = library.set_version_placement(version.id, **changes)
+        model = library.get_model(args.model)
+    if args.json:
+        print_json({"model": record(model), "version": record(version)})
+        return 0
+    print(
+        f"Version {version.number} of “{model.name}” is in {describe_unit(version)}, "
+        f"{version.up_axis} up."
+    )
     return 0
 
 
@@ -153,12 +185,32 @@ def activate(args: argparse.Namespace) -> int:
 
 def delete_version(args: argparse.Namespace) -> int:
     with open_library(args) as library:
-        model = library.delete_version(args.model, args.number)
+        deletion = library.delete_version(args.model, args.number)
+    model = deletion.model
+    assert model is not None
     print(
         f"Deleted version {args.number} of “{model.name}”; "
-        f"version {model.active_version_number} is active."
+        f"version {model.active_version_number} is active. "
+        f"Undo with: library restore {args.model} {args.number}"
     )
     return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        if args.number is None:
+            model = library.restore_model(args.model)
+            print(f"Restored “{model.name}” with its {_versions(model.version_count)}.")
+            return 0
+        version = library.restore_version(args.model, args.number)
+        model = library.get_model(args.model)
+    active = " (active)" if version.is_active else ""
+    print(f"Restored version {version.number}{active} of “{model.name}”.")
+    return 0
+
+
+def _versions(count: int) -> str:
+    return f"{count} version{'s' if count != 1 else ''}"
 
 
 def delete(args: argparse.Namespace) -> int:
@@ -167,8 +219,10 @@ def delete(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         model = library.get_model(args.model)
         library.delete_model(args.model)
-    count = model.version_count
-    print(f"Deleted “{model.name}” and its {count} version{'s' if count != 1 else ''}.")
+    print(
+        f"Deleted “{model.name}” and its {_versions(model.version_count)}. "
+        f"Undo with: library restore {args.model}"
+    )
     return 0
 
 

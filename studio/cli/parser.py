@@ -129,8 +129,34 @@ def _add_library_commands(
 
     p = add("delete", "delete a model with all its versions")
     model(p)
-    p.add_argument("--yes", action="store_true", help="confirm: this can't be undone")
+    p.add_argument(
+        "--yes", action="store_true", help="confirm (`library restore` undoes it for an hour)"
+    )
     p.set_defaults(handler="studio.cli.library_commands:delete")
+
+    p = add("restore", "bring back a deleted model, or one deleted version of a model")
+    model(p)
+    p.add_argument(
+        "number", type=_positive, nargs="?", metavar="N", help="the version (default: the model)"
+    )
+    p.set_defaults(handler="studio.cli.library_commands:restore")
+
+    p = add("set-units", "say which unit a version's file is in and which axis is up")
+    model(p)
+    number(p)
+    p.add_argument(
+        "--unit",
+        choices=["mm", "cm", "m", "in", "default"],
+        help="the unit of the file's numbers (default: the format's)",
+    )
+    p.add_argument(
+        "--up",
+        type=str.upper,
+        choices=["Y", "Z", "DEFAULT"],
+        help="the axis that points up (default: the format's)",
+    )
+    json_flag(p)
+    p.set_defaults(handler="studio.cli.library_commands:set_units")
 
     p = add("export", "write a version to a file; the format follows OUT's extension")
     model(p)

@@ -6,10 +6,11 @@ Open it with :meth:`Library.open`; everything it returns is a frozen record.
 from __future__ import annotations
 
 from studio.library.errors import LibraryError
-from studio.library.library import Library
+from studio.library.library import DELETE_GRACE, KEEP, Library
 from studio.library.records import (
     ChangeKind,
     CompanionRecord,
+    Deletion,
     GenerationImageRecord,
     GenerationRecord,
     ImportResult,
@@ -19,8 +20,11 @@ from studio.library.records import (
 )
 
 __all__ = [
+    "DELETE_GRACE",
+    "KEEP",
     "ChangeKind",
     "CompanionRecord",
+    "Deletion",
     "GenerationImageRecord",
     "GenerationRecord",
     "ImportResult",

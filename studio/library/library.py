@@ -16,6 +16,7 @@ commit a row that points at a missing file.
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import logging
 import os
@@ -23,17 +24,17 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+from psygnal import Signal
 from sqlalchemy import Select, delete, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from studio import meshes
 from studio.atomic import atomic_writer
-from studio.events import Signal
 from studio.library import generations
 from studio.library.database import Database, is_disk_full, json_dict
 from studio.library.errors import LibraryError
@@ -42,6 +43,7 @@ from studio.library.records import (
     FINISHED_STATUSES,
     ChangeKind,
     CompanionRecord,
+    Deletion,
     GenerationRecord,
     ImportResult,
     LibraryChange,
@@ -69,6 +71,14 @@ from studio.library.store import (
 )
 from studio.library.sync_state import CURSOR_KEY, LocalModel, ServerModelState, SyncSnapshot
 from studio.meshes import Limits, MeshFormat, MeshStats, Scene
+from studio.meshes.units import (
+    DISPLAY_UNIT_OF,
+    PLACEMENT_UNITS,
+    UP_AXES,
+    declared_obj_unit,
+    placed_for,
+    resolve_placement,
+)
 from studio.safe_paths import relpath_problem
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
@@ -80,8 +90,22 @@ STALE_TEMP_AGE = 3600.0
 MAX_NAME_LENGTH = 200
 MAX_TAG_LENGTH = 100
 
+_Row = TypeVar("_Row")
+
 #: A file to store: a path on disk or bytes in memory.
 FileSource = Path | bytes
+#: How long a deleted model or version can be restored before :meth:`Library.sweep`
+#: removes it for good (the default of its ``grace``), in seconds.
+DELETE_GRACE = 3600.0
+
+
+class Keep(enum.Enum):
+    """The type of :data:`KEEP`: "leave this value as it is"."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True)
@@ -100,10 +124,12 @@ class Library:
     ----------
     changed
         Emits a :class:`~studio.library.records.LibraryChange` after every committed write,
-        in the thread that wrote.
+        in the thread that wrote (a :class:`psygnal.SignalInstance`; connect, disconnect).
     data_dir
         The folder given to :meth:`open`.
     """
+
+    changed = Signal(LibraryChange)
 
     def __init__(self, data_dir: Path, database: Database, store: BlobStore) -> None:
         self.data_dir = data_dir
@@ -111,7 +137,6 @@ class Library:
         self._db = database
         self._store = store
         self._closed = False
-        self.changed: Signal[[LibraryChange]] = Signal()
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -178,7 +203,7 @@ class Library:
             Words that must each appear (ignoring case) in the model's name or in one of
             its tags. ``None`` or blank lists everything.
         """
-        stmt = select(Model.id)
+        stmt = select(Model.id).where(Model.deleted_at.is_(None))
         for term in (search or "").casefold().split():
             tagged = (
                 select(model_tags.c.model_id)
@@ -204,7 +229,9 @@ class Library:
         with self._read() as session:
             model = _get_model(session, model_id)
             rows = session.scalars(
-                select(Version).where(Version.model_id == model_id).order_by(Version.number.desc())
+                select(Version)
+                .where(Version.model_id == model_id, Version.deleted_at.is_(None))
+                .order_by(Version.number.desc())
             ).all()
             return _version_records(session, rows, model.active_version_id)
 
@@ -217,9 +244,12 @@ class Library:
 
     def get_version_by_id(self, version_id: int) -> VersionRecord:
         """A version by its id (as thumbnails and jobs refer to versions)."""
+        return self._version_record(version_id, deleted=False)
+
+    def _version_record(self, version_id: int, *, deleted: bool) -> VersionRecord:
         with self._read() as session:
-            version = _get_version_by_id(session, version_id)
-            model = _get_model(session, version.model_id)
+            version = _get_version_by_id(session, version_id, deleted=deleted)
+            model = _get_model(session, version.model_id, deleted=deleted)
             return _version_records(session, [version], model.active_version_id)[0]
 
     def active_version(self, model_id: int) -> VersionRecord:
@@ -297,6 +327,10 @@ class Library:
         if stats is None:
             stats = meshes.compute_stats(scene, progress=_scaled(progress, 0.6, 0.8), cancel=cancel)
         cancel.raise_if_cancelled()
+        stats_dict = stats.to_dict()
+        if sniffed.format is MeshFormat.OBJ and stats_dict.get("unit") is None:
+            # OBJ has no unit; some exporters declare one in a comment ("# File units =").
+            stats_dict["unit"] = declared_obj_unit(path)
         files: dict[str, FileSource] = {path.name: path}
         notes = list(scene.notes)
         if sniffed.note and sniffed.note not in notes:
@@ -315,7 +349,7 @@ class Library:
             files,
             main=path.name,
             format=sniffed.format,
-            stats=stats.to_dict(),
+            stats=stats_dict,
             source=source,
             name=name if name is not None else path.stem[:MAX_NAME_LENGTH],
             notes=notes,
@@ -678,21 +712,29 @@ class Library:
             self.changed.emit(LibraryChange("active-changed", model_id))
         return record
 
-    def delete_version(self, model_id: int, number: int) -> ModelRecord:
+    def delete_version(self, model_id: int, number: int) -> Deletion:
         """Delete one version; if it was active, the newest remaining one becomes active.
+
+        The delete is soft: the version disappears from every query but keeps its row and
+        files until :meth:`sweep` removes it for good (after its grace period), so
+        :meth:`restore_version` (or :meth:`undo_delete`) can bring it back with its number.
 
         Raises
         ------
         LibraryError
             The model has only this version (delete the model instead), or no such version.
         """
-
-        def change(session: Session) -> _Written:
+        now = utcnow()
+        with self._write() as session:
             model = _get_model(session, model_id)
             version = _get_version(session, model, number)
             remaining = session.scalars(
                 select(Version)
-                .where(Version.model_id == model_id, Version.id != version.id)
+                .where(
+                    Version.model_id == model_id,
+                    Version.id != version.id,
+                    Version.deleted_at.is_(None),
+                )
                 .order_by(Version.number.desc())
                 .limit(1)
             ).first()
@@ -700,40 +742,184 @@ class Library:
                 raise LibraryError(
                     f"“{model.name}” has only this version. Delete the model instead."
                 )
-            released = _blobs_of(session, [version.id])
+            version.deleted_at = now
+            version.successor_id = None
             changes = [LibraryChange("version-deleted", model_id)]
-            session.execute(delete(Version).where(Version.id == version.id))
             if model.active_version_id == version.id:
                 model.active_version_id = remaining.id
+                version.successor_id = remaining.id
                 changes.append(LibraryChange("active-changed", model_id))
+            model.updated_at = now
+            session.flush()
+            deletion = Deletion(
+                model_id=model_id,
+                model_uid=model.uid,
+                name=model.name,
+                number=number,
+                version_uid=version.uid,
+                deleted_at=now,
+                model=_model_records(session, select(Model.id).where(Model.id == model_id))[0],
+            )
+        self._announce(changes)
+        return deletion
+
+    def delete_model(self, model_id: int) -> Deletion:
+        """Delete a model with all its versions.
+
+        Soft, like :meth:`delete_version`: :meth:`restore_model` brings it back (with its
+        versions, tags and active version) until :meth:`sweep` removes it for good.
+        """
+        now = utcnow()
+        with self._write() as session:
+            model = _get_model(session, model_id)
+            model.deleted_at = now
+            deletion = Deletion(
+                model_id=model_id,
+                model_uid=model.uid,
+                name=model.name,
+                number=None,
+                version_uid=None,
+                deleted_at=now,
+                model=None,
+            )
+        self._announce([LibraryChange("model-deleted", model_id)])
+        return deletion
+
+    def restore_version(self, model_id: int, number: int) -> VersionRecord:
+        """Undo :meth:`delete_version`: the version comes back with its number.
+
+        It becomes active again if it was active when deleted and the version that took
+        over is still the active one (nobody chose another since). Restoring a version
+        that is not deleted does nothing.
+
+        Raises
+        ------
+        LibraryError
+            The model is gone (restore the model first), or the version was removed for
+            good by the sweep, or never existed.
+        """
+
+        def change(session: Session) -> _Written:
+            model = _get_model(session, model_id)
+            version = session.scalars(
+                select(Version).where(Version.model_id == model_id, Version.number == number)
+            ).first()
+            if version is None:
+                if 1 <= number <= model.last_version_number:
+                    raise LibraryError(
+                        f"Version {number} of “{model.name}” can no longer be restored: "
+                        "it has been removed for good."
+                    )
+                raise LibraryError(f"“{model.name}” has no version {number}.")
+            if version.deleted_at is None:
+                return _Written(())
+            version.deleted_at = None
+            changes = [LibraryChange("version-restored", model_id)]
+            if version.successor_id is not None and model.active_version_id == version.successor_id:
+                model.active_version_id = version.id
+                changes.append(LibraryChange("active-changed", model_id))
+            version.successor_id = None
             model.updated_at = utcnow()
-            return _Written(tuple(changes), released, frozenset({version.uid}))
+            return _Written(tuple(changes))
+
+        self._apply(change)
+        return self.get_version(model_id, number)
+
+    def restore_model(self, model_id: int) -> ModelRecord:
+        """Undo :meth:`delete_model`: the model comes back as it was.
+
+        Raises
+        ------
+        LibraryError
+            The sweep has removed it for good (or there never was such a model).
+        """
+
+        def change(session: Session) -> _Written:
+            model = session.get(Model, model_id)
+            if model is None:
+                raise LibraryError(
+                    f"Model {model_id} can no longer be restored: it has been removed for good."
+                )
+            if model.deleted_at is None:
+                return _Written(())
+            model.deleted_at = None
+            model.updated_at = utcnow()
+            return _Written((LibraryChange("model-restored", model_id),))
 
         self._apply(change)
         return self.get_model(model_id)
 
-    def delete_model(self, model_id: int) -> None:
-        """Delete a model with all its versions and their files."""
+    def undo_delete(self, deletion: Deletion) -> ModelRecord:
+        """Undo what :meth:`delete_version` or :meth:`delete_model` returned.
+
+        Checks the uids too: a model id freed by the sweep may belong to another model.
+        """
+        with self._read() as session:
+            model = session.get(Model, deletion.model_id)
+            same = model is not None and model.uid == deletion.model_uid
+        if not same:
+            what = "“" + deletion.name + "”"
+            if deletion.number is not None:
+                what = f"Version {deletion.number} of {what}"
+            raise LibraryError(f"{what} can no longer be restored: it has been removed for good.")
+        if deletion.number is None:
+            return self.restore_model(deletion.model_id)
+        self.restore_version(deletion.model_id, deletion.number)
+        return self.get_model(deletion.model_id)
+
+    def set_version_placement(
+        self,
+        version_id: int,
+        *,
+        unit: str | Keep | None = KEEP,
+        up_axis: str | Keep | None = KEEP,
+    ) -> VersionRecord:
+        """Say what a version's numbers mean and which axis is up.
+
+        Parameters
+        ----------
+        unit
+            "mm", "cm", "m" or "in"; ``None`` goes back to the format's default (or what
+            the file declares). Left out: unchanged.
+        up_axis
+            "Y" or "Z"; ``None`` goes back to the format's default. Left out: unchanged.
+
+        The file is not touched (no new version); dimensions, measuring and
+        :meth:`export_version` follow the new values.
+        """
+        clean_unit = _clean_unit(unit)
+        clean_up = _clean_up_axis(up_axis)
 
         def change(session: Session) -> _Written:
-            _get_model(session, model_id)
-            version_rows = session.execute(
-                select(Version.id, Version.uid).where(Version.model_id == model_id)
-            ).all()
-            released = _blobs_of(session, [row.id for row in version_rows])
-            tag_ids = session.scalars(
-                select(model_tags.c.tag_id).where(model_tags.c.model_id == model_id)
-            ).all()
-            # The database cascades to versions, their files and the model's tags.
-            session.execute(delete(Model).where(Model.id == model_id))
-            _drop_unused_tags(session, tag_ids)
-            return _Written(
-                (LibraryChange("model-deleted", model_id),),
-                released,
-                frozenset(row.uid for row in version_rows),
-            )
+            version = _get_version_by_id(session, version_id)
+            before = (version.unit, version.up_axis)
+            if not isinstance(clean_unit, Keep):
+                version.unit = clean_unit
+            if not isinstance(clean_up, Keep):
+                version.up_axis = clean_up
+            if (version.unit, version.up_axis) == before:
+                return _Written(())
+            return _Written((LibraryChange("placement-changed", version.model_id),))
 
         self._apply(change)
+        return self.get_version_by_id(version_id)
+
+    def tags(self) -> list[str]:
+        """Every tag a model in the library has, in alphabetical order (for completion)."""
+        with self._read() as session:
+            return list(
+                session.scalars(
+                    select(Tag.name)
+                    .where(
+                        Tag.id.in_(
+                            select(model_tags.c.tag_id)
+                            .join(Model, Model.id == model_tags.c.model_id)
+                            .where(Model.deleted_at.is_(None))
+                        )
+                    )
+                    .order_by(Tag.key)
+                ).all()
+            )
 
     def rename_model(self, model_id: int, name: str) -> ModelRecord:
         """Give a model a new name (not blank, at most 200 characters)."""
@@ -787,15 +973,19 @@ class Library:
         return self.get_version_by_id(version_id)
 
     def set_thumbnail(self, version_id: int, png: bytes) -> VersionRecord:
-        """Store a PNG as the version's thumbnail (replacing any previous one)."""
+        """Store a PNG as the version's thumbnail (replacing any previous one).
+
+        A version deleted meanwhile (softly) still gets it, so undoing the delete brings
+        the thumbnail back too.
+        """
         if not png.startswith(b"\x89PNG\r\n\x1a\n"):
             raise ValueError("a thumbnail must be PNG bytes")
-        self.get_version_by_id(version_id)
+        self._version_record(version_id, deleted=True)
         blob = self._store.put_bytes(png, label="the thumbnail")
         try:
 
             def change(session: Session) -> _Written:
-                version = _get_version_by_id(session, version_id)
+                version = _get_version_by_id(session, version_id, deleted=True)
                 self._ensure_stored({"t": blob}, {"t": png})
                 old = version.thumbnail_sha
                 version.thumbnail_sha = blob.sha256
@@ -807,7 +997,7 @@ class Library:
             if blob.created:
                 self._release({blob.sha256})
             raise
-        return self.get_version_by_id(version_id)
+        return self._version_record(version_id, deleted=True)
 
     # -- files out -------------------------------------------------------------------------
 
@@ -868,9 +1058,13 @@ class Library:
     ) -> list[Path]:
         """Write a version (the active one unless ``number``) to ``out``.
 
-        The format follows ``out``'s extension. When it is the stored format's family and
-        the version has no companion files the bytes are copied as they are; otherwise the
-        file is loaded and written by :func:`studio.meshes.export`.
+        The format follows ``out``'s extension. The version's unit and up axis
+        (:meth:`set_version_placement`) are honoured: the file written means what its
+        format says (STL millimetres and Z up, GLB metres and Y up, 3MF its declared unit),
+        so a version marked centimetres is scaled by 10 into an STL. When the format's
+        family is the stored one, the version has no companion files and its placement is
+        the file's own, the bytes are copied as they are; otherwise the file is loaded and
+        written by :func:`studio.meshes.export`.
 
         Returns
         -------
@@ -880,14 +1074,15 @@ class Library:
         out = Path(out)
         version = self.get_version(model_id, number) if number else self.active_version(model_id)
         target = meshes.format_for_extension(out.suffix)
-        if target.family == version.format.family and not version.companions:
+        as_stored = version.unit_is_default and version.up_axis_is_default
+        if target.family == version.format.family and not version.companions and as_stored:
             self._require_blobs(version)
             self._copy_out(self._store.path(version.sha256), out, progress, cancel)
             return [out]
         path = self.materialize(version)
         scene = meshes.load(path, progress=_scaled(progress, 0.0, 0.7), cancel=cancel)
         progress(0.7, "Writing file")
-        written = meshes.export(scene, out)
+        written = meshes.export(placed_for(scene, target, version.placement), out)
         progress(1.0, "Exported")
         return written
 
@@ -911,11 +1106,15 @@ class Library:
 
     # -- upkeep ----------------------------------------------------------------------------
 
-    def sweep(self) -> int:
+    def sweep(self, *, grace: float = DELETE_GRACE) -> int:
         """Remove what nothing refers to: stray blobs, crash leftovers in ``tmp/``, stale
-        cache folders. Returns how many files and folders were removed."""
+        cache folders, and models and versions deleted more than ``grace`` seconds ago
+        (with the files only they used; they can't be restored after this).
+        Returns how many files and folders were removed."""
         removed = self._sweep_temp(STALE_TEMP_AGE)
+        cutoff = utcnow() - timedelta(seconds=max(grace, 0.0))
         with self._write() as session:
+            _purge_deleted(session, cutoff)
             referenced = _all_referenced(session)
             uids = set(session.scalars(select(Version.uid)).all())
             uids.update(session.scalars(select(Generation.uid)).all())
@@ -958,6 +1157,8 @@ class Library:
                 problems.append(f"Model {model.id} (“{model.name}”) has no versions.")
             if active is None or active.model_id != model.id:
                 problems.append(f"Model {model.id} (“{model.name}”) has no valid active version.")
+            elif active.deleted_at is not None:
+                problems.append(f"Model {model.id} (“{model.name}”) has a deleted active version.")
             numbers = [v.number for v in mine]
             for dup in sorted({n for n in numbers if numbers.count(n) > 1}):
                 problems.append(f"Model {model.id} has more than one version {dup}.")
@@ -1002,13 +1203,37 @@ class Library:
     # and versions are matched across devices by uid; see studio.library.sync_state.
 
     def sync_snapshot(self) -> SyncSnapshot:
-        """The local models with their versions, and the sync state, in one snapshot."""
+        """The local models with their versions, and the sync state, in one snapshot.
+
+        Models and versions deleted softly are left out on both sides: they are neither
+        sent nor known to be on the server, so the sync neither pushes them nor pushes
+        their deletion. The deletion goes out once the sweep has removed them for good
+        (then the server still holds what is gone here); until then an undo is purely
+        local, and no other device has lost anything.
+        """
         with self._read() as session:
             cursor = session.get(SyncState, CURSOR_KEY)
-            models = session.scalars(select(Model).order_by(Model.id)).all()
-            versions = session.scalars(
-                select(Version).order_by(Version.model_id, Version.number)
+            models = session.scalars(
+                select(Model).where(Model.deleted_at.is_(None)).order_by(Model.id)
             ).all()
+            versions = session.scalars(
+                _live(select(Version)).order_by(Version.model_id, Version.number)
+            ).all()
+            hidden_models = set(
+                session.scalars(select(Model.uid).where(Model.deleted_at.is_not(None))).all()
+            )
+            hidden_versions = set(
+                session.scalars(
+                    select(Version.uid).where(
+                        or_(
+                            Version.deleted_at.is_not(None),
+                            Version.model_id.in_(
+                                select(Model.id).where(Model.deleted_at.is_not(None))
+                            ),
+                        )
+                    )
+                ).all()
+            )
             records = _version_records(session, versions, 0)
             by_model: dict[int, list[VersionRecord]] = {}
             for record in records:
@@ -1029,9 +1254,12 @@ class Library:
             server_models = {
                 row.uid: ServerModelState(row.uid, row.active_version_uid, row.active_revision)
                 for row in session.scalars(select(SyncModel)).all()
+                if row.uid not in hidden_models
             }
             server_versions = {
-                row.uid: row.model_uid for row in session.scalars(select(SyncVersion)).all()
+                row.uid: row.model_uid
+                for row in session.scalars(select(SyncVersion)).all()
+                if row.uid not in hidden_versions and row.model_uid not in hidden_models
             }
         return SyncSnapshot(
             cursor=cursor.value if cursor is not None else 0,
@@ -1238,7 +1466,10 @@ class Library:
             )
             version = session.scalars(
                 select(Version).where(
-                    Version.uid == (active_version_uid or ""), Version.model_id == model.id
+                    Version.uid == (active_version_uid or ""),
+                    Version.model_id == model.id,
+                    # Deleted here but not yet purged: it stays deleted (and not active).
+                    Version.deleted_at.is_(None),
                 )
             ).first()
             if version is None or model.active_version_id == version.id:
@@ -1262,11 +1493,16 @@ class Library:
                 return _Written(())
             rows = session.scalars(select(Version).where(Version.model_id == model.id)).all()
             doomed = [v for v in rows if v.uid in uids]
-            remaining = sorted((v for v in rows if v.uid not in uids), key=lambda v: v.number)
-            if not remaining and doomed:
+            # Only a version not deleted here can take over as the active one.
+            remaining = sorted(
+                (v for v in rows if v.uid not in uids and v.deleted_at is None),
+                key=lambda v: v.number,
+            )
+            live_doomed = [v for v in doomed if v.deleted_at is None]
+            if not remaining and live_doomed:
                 # Keep the newest: a model always has a version. The feed's model
                 # tombstone, if any, removes it.
-                keep = max(doomed, key=lambda v: v.number)
+                keep = max(live_doomed, key=lambda v: v.number)
                 doomed.remove(keep)
                 remaining = [keep]
             if not doomed:
@@ -1305,8 +1541,12 @@ class Library:
             if model is None:
                 return _Written(())
             rows = session.scalars(select(Version).where(Version.model_id == model.id)).all()
-            unseen = sorted((v for v in rows if v.uid not in known), key=lambda v: v.number)
-            doomed = [v for v in rows if v.uid in known]
+            # Versions deleted here are not worth keeping: they go with the model.
+            unseen = sorted(
+                (v for v in rows if v.uid not in known and v.deleted_at is None),
+                key=lambda v: v.number,
+            )
+            doomed = [v for v in rows if v.uid in known or v.deleted_at is not None]
             released = _blobs_of(session, [v.id for v in doomed])
             uids = frozenset(v.uid for v in doomed)
             if not unseen:
@@ -1332,7 +1572,8 @@ class Library:
     def _sync_version_record(self, uid: str) -> VersionRecord:
         with self._read() as session:
             version = session.scalars(select(Version).where(Version.uid == uid)).one()
-            model = _get_model(session, version.model_id)
+            # The sync also writes to models deleted here (softly), for an undo to find.
+            model = _get_model(session, version.model_id, deleted=True)
             return _version_records(session, [version], model.active_version_id)[0]
 
     # -- plumbing --------------------------------------------------------------------------
@@ -1360,9 +1601,12 @@ class Library:
         self._release(written.released_shas)
         for uid in written.released_uids:
             _remove_tree(self.cache_dir / uid)  # best effort too: the sweep retries
-        for item in written.changes:
-            self.changed.emit(item)
+        self._announce(written.changes)
         return written
+
+    def _announce(self, changes: Iterable[LibraryChange]) -> None:
+        for item in changes:
+            self.changed.emit(item)
 
     def _change_model(self, model_id: int, edit: Callable[[Model], None]) -> ModelRecord:
         def change(session: Session) -> _Written:
@@ -1415,27 +1659,43 @@ def _no_model(model_id: int) -> LibraryError:
     return LibraryError(f"There is no model with id {model_id}.")
 
 
-def _get_model(session: Session, model_id: int) -> Model:
+def _get_model(session: Session, model_id: int, *, deleted: bool = False) -> Model:
+    """A model; one deleted softly counts as gone unless ``deleted``."""
     model = session.get(Model, model_id)
-    if model is None:
+    if model is None or (model.deleted_at is not None and not deleted):
         raise _no_model(model_id)
     return model
 
 
 def _get_version(session: Session, model: Model, number: int) -> Version:
     version = session.scalars(
-        select(Version).where(Version.model_id == model.id, Version.number == number)
+        select(Version).where(
+            Version.model_id == model.id, Version.number == number, Version.deleted_at.is_(None)
+        )
     ).first()
     if version is None:
         raise LibraryError(f"“{model.name}” has no version {number}.")
     return version
 
 
-def _get_version_by_id(session: Session, version_id: int) -> Version:
+def _get_version_by_id(session: Session, version_id: int, *, deleted: bool = False) -> Version:
+    """A version by id; a deleted one (or one of a deleted model) is gone unless ``deleted``."""
     version = session.get(Version, version_id)
+    if version is not None and not deleted:
+        model = session.get(Model, version.model_id)
+        if version.deleted_at is not None or model is None or model.deleted_at is not None:
+            version = None
     if version is None:
         raise LibraryError(f"There is no version with id {version_id}.")
     return version
+
+
+def _live(stmt: Select[_Row]) -> Select[_Row]:
+    """``stmt`` (over versions) without soft-deleted versions or versions of deleted models."""
+    return stmt.where(
+        Version.deleted_at.is_(None),
+        Version.model_id.in_(select(Model.id).where(Model.deleted_at.is_(None))),
+    )
 
 
 def _model_records(session: Session, ids: Select[int]) -> list[ModelRecord]:
@@ -1443,14 +1703,14 @@ def _model_records(session: Session, ids: Select[int]) -> list[ModelRecord]:
     counted = aliased(Version)
     count = (
         select(func.count(counted.id))
-        .where(counted.model_id == Model.id)
+        .where(counted.model_id == Model.id, counted.deleted_at.is_(None))
         .correlate(Model)
         .scalar_subquery()
     )
     rows = session.execute(
         select(Model, Version.number, Version.thumbnail_sha, count)
         .join(Version, Version.id == Model.active_version_id)
-        .where(Model.id.in_(ids.correlate(None).scalar_subquery()))
+        .where(Model.id.in_(ids.correlate(None).scalar_subquery()), Model.deleted_at.is_(None))
         .order_by(Model.updated_at.desc(), Model.id.desc())
     ).all()
     tags: dict[int, list[str]] = {}
@@ -1493,6 +1753,10 @@ def _version_records(
             companions.setdefault(f.version_id, []).append(
                 CompanionRecord(relpath=f.relpath, sha256=f.sha256, file_size=f.file_size)
             )
+    placements = {
+        v.id: resolve_placement(MeshFormat(v.format), _declared_unit(v.stats), v.unit, v.up_axis)
+        for v in versions
+    }
     return [
         VersionRecord(
             id=v.id,
@@ -1510,16 +1774,27 @@ def _version_records(
             note=v.note,
             created_at=v.created_at,
             companions=tuple(companions.get(v.id, ())),
+            unit=placements[v.id].unit,
+            up_axis=placements[v.id].up_axis,
+            unit_is_default=placements[v.id].unit_is_default,
+            unit_is_assumed=placements[v.id].unit_is_assumed,
+            up_axis_is_default=placements[v.id].up_axis_is_default,
         )
         for v in versions
     ]
+
+
+def _declared_unit(stats: Any) -> str | None:
+    """The unit a version's file declares, as its stats recorded it ("millimeter")."""
+    unit = stats.get("unit") if isinstance(stats, dict) else None
+    return unit if isinstance(unit, str) else None
 
 
 def _find_same_files(
     session: Session, model_id: int | None, sha: str, companions: set[tuple[str, str]]
 ) -> Version | None:
     """A version with this main file and exactly these companions (in the model, or anywhere)."""
-    stmt = select(Version).where(Version.sha256 == sha)
+    stmt = _live(select(Version).where(Version.sha256 == sha))
     if model_id is not None:
         stmt = stmt.where(Version.model_id == model_id)
     stmt = stmt.join(Model, Model.id == Version.model_id).order_by(
@@ -1611,6 +1886,30 @@ def _renumber(session: Session, model: Model, version: Version, number: int) -> 
     session.flush()
 
 
+def _purge_deleted(session: Session, cutoff: datetime) -> None:
+    """Remove for good the models and versions deleted softly at or before ``cutoff``.
+
+    Their blobs are left to the caller's reference check (they may be shared).
+    """
+    models = session.scalars(
+        select(Model.id).where(Model.deleted_at.is_not(None), Model.deleted_at <= cutoff)
+    ).all()
+    versions = session.scalars(
+        select(Version.id).where(Version.deleted_at.is_not(None), Version.deleted_at <= cutoff)
+    ).all()
+    if versions:
+        session.execute(delete(Version).where(Version.id.in_(versions)))
+    if models:
+        tag_ids = session.scalars(
+            select(model_tags.c.tag_id).where(model_tags.c.model_id.in_(models))
+        ).all()
+        # The database cascades to versions, their files and the models' tags.
+        session.execute(delete(Model).where(Model.id.in_(models)))
+        _drop_unused_tags(session, tag_ids)
+    if models or versions:
+        log.info("removed %d deleted models and %d deleted versions", len(models), len(versions))
+
+
 def _drop_unused_tags(session: Session, tag_ids: Sequence[int]) -> None:
     if tag_ids:
         used = select(model_tags.c.tag_id)
@@ -1618,6 +1917,26 @@ def _drop_unused_tags(session: Session, tag_ids: Sequence[int]) -> None:
 
 
 # -- small helpers ---------------------------------------------------------------------------
+
+
+def _clean_unit(unit: str | Keep | None) -> str | Keep | None:
+    if unit is None or isinstance(unit, Keep):
+        return unit
+    short = DISPLAY_UNIT_OF.get(unit.strip().lower(), unit.strip().lower())
+    if short not in PLACEMENT_UNITS:
+        raise LibraryError(
+            f"“{unit}” is not a unit Kiln Studio knows. Choose one of {', '.join(PLACEMENT_UNITS)}."
+        )
+    return short
+
+
+def _clean_up_axis(axis: str | Keep | None) -> str | Keep | None:
+    if axis is None or isinstance(axis, Keep):
+        return axis
+    upper = axis.strip().upper()
+    if upper not in UP_AXES:
+        raise LibraryError(f"“{axis}” is not an up axis. Choose Y or Z.")
+    return upper
 
 
 def _clean_name(name: str) -> str:

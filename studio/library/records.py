@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from studio.meshes.scene import MeshFormat
+from studio.meshes.units import Placement
 
 ChangeKind = Literal[
     "model-added",
@@ -18,6 +19,9 @@ ChangeKind = Literal[
     "model-deleted",
     "version-added",
     "version-deleted",
+    "version-restored",
+    "model-restored",
+    "placement-changed",
     "active-changed",
     "thumbnail-changed",
     "generation-changed",
@@ -56,6 +60,51 @@ class VersionRecord:
     note: str
     created_at: datetime
     companions: tuple[CompanionRecord, ...] = ()
+    #: The unit the file's numbers (and so ``stats``' bounds, dimensions, area, volume)
+    #: are in: "mm", "cm", "m" or "in" ("um"/"ft" only when a 3MF declares them).
+    unit: str = "mm"
+    #: "Y" or "Z".
+    up_axis: str = "Z"
+    #: True unless the designer chose the unit (:meth:`Library.set_version_placement`).
+    unit_is_default: bool = True
+    #: True when nobody said which unit it is (an OBJ that declares none): ask once.
+    unit_is_assumed: bool = False
+    up_axis_is_default: bool = True
+
+    @property
+    def placement(self) -> Placement:
+        """Unit and up axis together (see :func:`studio.meshes.units.placed_for`)."""
+        return Placement(
+            unit=self.unit,
+            up_axis=self.up_axis,
+            unit_is_default=self.unit_is_default,
+            unit_is_assumed=self.unit_is_assumed,
+            up_axis_is_default=self.up_axis_is_default,
+        )
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What :meth:`Library.delete_version` or ``delete_model`` did, to undo it with
+    :meth:`Library.undo_delete` until the sweep removes it for good."""
+
+    model_id: int
+    model_uid: str
+    #: The model's name when it was deleted.
+    name: str
+    #: The deleted version's number; None when the whole model was deleted.
+    number: int | None
+    version_uid: str | None
+    deleted_at: datetime
+    #: The model after a version's delete (its new active version); None for a model.
+    model: ModelRecord | None
+
+    @property
+    def message(self) -> str:
+        """One line for a status bar ("Deleted version 2 of “Vase”.")."""
+        if self.number is None:
+            return f"Deleted “{self.name}”."
+        return f"Deleted version {self.number} of “{self.name}”."
 
 
 @dataclass(frozen=True)

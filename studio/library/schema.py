@@ -110,6 +110,9 @@ class Model(Base):
     active_version_id: Mapped[int] = mapped_column(Integer)
     # The highest number ever given to a version of this model, so numbers are never reused.
     last_version_number: Mapped[int] = mapped_column(Integer)
+    # Set when the designer deletes the model: hidden from every query, kept (with its
+    # files) until the sweep's grace period has passed, so the delete can be undone.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Version(Base):
@@ -137,6 +140,16 @@ class Version(Base):
     thumbnail_sha: Mapped[str | None] = mapped_column(String(SHA256_LENGTH), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # What the file's numbers mean ("mm", "cm", "m", "in") and which axis is up ("Y", "Z"),
+    # as the designer said; None means the format's default (or what the file declares).
+    # Placement, not content: changing them edits no file, so it is no new version.
+    unit: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    up_axis: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    # A soft delete, as on models. ``successor_id`` is the version that became active
+    # because this one was deleted while active; a restore makes this one active again if
+    # that one still is (nobody chose another since).
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    successor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class VersionFile(Base):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from studio.meshes.edges import part_edges
 from studio.meshes.scene import Int32Array, Part, Scene
 from studio.meshes.welding import hash_rows, welded_faces
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
@@ -40,6 +41,9 @@ class MeshStats:
     duplicate_faces: int
     bodies: int
     unit: str | None
+    #: Edges only one face uses (around holes) and edges more than two faces share.
+    open_edges: int = 0
+    nonmanifold_edges: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values, keyed by the field names."""
@@ -127,6 +131,14 @@ def compute_stats(
     progress(1.0, "Measuring")
     lo, hi = scene.bounds()
     watertight = all(p.watertight for p in per_part) and scene.n_faces > 0
+    # A watertight part has neither kind (every edge has exactly two faces): no extra pass.
+    open_edges = nonmanifold_edges = 0
+    for part, measured in zip(scene.parts, per_part, strict=True):
+        if not measured.watertight and part.n_faces:
+            cancel.raise_if_cancelled()
+            found = part_edges(part)
+            open_edges += len(found.open)
+            nonmanifold_edges += len(found.nonmanifold)
     return MeshStats(
         format=scene.format.value,
         file_size=scene.file_size,
@@ -143,6 +155,8 @@ def compute_stats(
         duplicate_faces=sum(p.duplicates for p in per_part),
         bodies=sum(p.bodies for p in per_part),
         unit=scene.unit,
+        open_edges=open_edges,
+        nonmanifold_edges=nonmanifold_edges,
     )
 
 

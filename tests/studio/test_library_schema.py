@@ -146,3 +146,52 @@ def test_check_reports_what_the_constraints_normally_prevent(library: Library) -
     problems = library.check()
     assert any("has no valid active version" in p for p in problems)
     assert any("breaks a link" in p for p in problems)
+
+
+def test_upgrading_a_0003_library_keeps_its_models_with_default_placement(
+    data_dir: Path,
+) -> None:
+    from alembic import command
+
+    from studio.library.database import alembic_config
+
+    data_dir.mkdir(parents=True)
+    db = Database(data_dir / "library.sqlite3")
+    try:
+        config = alembic_config()
+        with db._write_engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003")
+        assert db.revision() == "0003"
+    finally:
+        db.dispose()
+    # A model written by the previous schema, as its code wrote it.
+    with _raw(data_dir) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(
+            "INSERT INTO models (id, uid, name, notes, created_at, updated_at, "
+            "active_version_id, last_version_number) VALUES "
+            "(1, 'm1', 'Old', '', '2026-01-01', '2026-01-01', 1, 1)"
+        )
+        conn.execute(
+            "INSERT INTO versions (id, uid, model_id, number, sha256, filename, format, "
+            "file_size, source, stats, note, created_at) VALUES "
+            "(1, 'v1', 1, 1, ?, 'old.glb', 'glb', 3, '{\"kind\": \"import\"}', "
+            "'{\"unit\": \"meter\"}', '', '2026-01-01')",
+            ("a" * 64,),
+        )
+    with Library.open(data_dir) as library:
+        assert library._db.revision() == HEAD_REVISION == "0004"
+        [model] = library.list_models()
+        version = library.active_version(model.id)
+        assert (version.unit, version.up_axis) == ("m", "Y")
+        assert version.unit_is_default
+        assert version.up_axis_is_default
+        assert not version.unit_is_assumed
+        # The new columns work on the old rows.
+        version = library.set_version_placement(version.id, unit="mm")
+        assert version.unit == "mm"
+        library.delete_model(model.id)
+        assert library.list_models() == []
+        library.restore_model(model.id)
+        assert [m.name for m in library.list_models()] == ["Old"]

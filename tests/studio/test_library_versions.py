@@ -121,7 +121,8 @@ def test_deleting_the_active_version_activates_the_newest_remaining(library: Lib
     add_stl(library, model.id, seed=2)
     add_stl(library, model.id, seed=3)
     library.set_active_version(model.id, 2)
-    after = library.delete_version(model.id, 2)
+    after = library.delete_version(model.id, 2).model
+    assert after is not None
     assert after.active_version_number == 3
     assert after.version_count == 2
     library.delete_version(model.id, 3)
@@ -131,7 +132,9 @@ def test_deleting_the_active_version_activates_the_newest_remaining(library: Lib
 def test_deleting_an_inactive_version_keeps_the_active_one(library: Library) -> None:
     model = add_stl(library, seed=1).model
     add_stl(library, model.id, seed=2)
-    assert library.delete_version(model.id, 1).active_version_number == 2
+    after = library.delete_version(model.id, 1).model
+    assert after is not None
+    assert after.active_version_number == 2
 
 
 def test_the_only_version_cannot_be_deleted_on_its_own(library: Library) -> None:
@@ -156,6 +159,7 @@ def test_delete_model_removes_versions_files_and_cache(
     library.delete_model(model.id)
     assert changes == [LibraryChange("model-deleted", model.id)]
     assert [m.id for m in library.list_models()] == [keep.id]
+    library.sweep(grace=0)  # the delete is soft until the sweep
     assert blob_files(library.data_dir) == {library.active_version(keep.id).sha256}
     assert not cached.exists()
     with pytest.raises(LibraryError, match=f"There is no model with id {model.id}."):
@@ -178,8 +182,11 @@ def test_deleting_a_version_removes_only_blobs_nothing_else_uses(library: Librar
     ).model
     shared = library.get_version(first.id, 2).sha256
     library.delete_version(first.id, 2)
+    library.sweep(grace=0)
     assert library.blob_path(shared).is_file()  # still version 1 of the second model
     library.delete_model(second.id)
+    assert library.blob_path(shared).is_file()  # until the sweep: the delete can be undone
+    library.sweep(grace=0)
     assert not library.blob_path(shared).exists()
     assert library.check() == []
 
@@ -383,6 +390,8 @@ def test_generation_input_images_are_kept_while_a_version_names_them(library: Li
     assert library.sweep() == 0
     assert library.blob_path(image).is_file()
     library.delete_version(model.id, 1)
+    assert library.blob_path(image).is_file()  # until the sweep: the delete can be undone
+    library.sweep(grace=0)
     assert not library.blob_path(image).exists()
 
 

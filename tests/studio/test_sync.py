@@ -247,6 +247,9 @@ def test_deletions_propagate(devices: tuple[Device, Device]) -> None:
     gone = one.library.get_version(model_id, 1).uid
     one.library.delete_version(model_id, 1)
     two.library.delete_model(by_uid(two.library, chair_uid))
+    # Deletes are soft (undoable) until the sweep; only then do they reach the account.
+    one.library.sweep(grace=0)
+    two.library.sweep(grace=0)
     one.sync()
     two.sync()
     one.sync()
@@ -255,6 +258,69 @@ def test_deletions_propagate(devices: tuple[Device, Device]) -> None:
     assert gone not in synced[model_uid]["versions"]
     # A deleted number is never given again.
     assert add_stl(two.library, by_uid(two.library, model_uid), seed=50).version.number == 4
+
+
+def test_a_soft_deleted_version_stays_everywhere_until_the_sweep(
+    devices: tuple[Device, Device],
+) -> None:
+    one, two = devices
+    model_id = make_model(one.library)
+    one.sync()
+    two.sync()
+    before = assert_in_step(one, two)
+    model_uid = one.library.get_model(model_id).uid
+    one.library.delete_version(model_id, 1)
+    one.sync()
+    two.sync()
+    # Nothing left this device: the account and device 2 still have version 1.
+    assert state(two.library) == before
+    assert len(two.transport.get_model(model_uid).versions) == 3
+    # Undo, sync: the same version with the same number everywhere, nothing renumbered.
+    assert one.library.restore_version(model_id, 1).number == 1
+    assert one.sync().conflicts == 0
+    two.sync()
+    assert assert_in_step(one, two) == before
+    # Deleted again and swept: now the deletion reaches the account and device 2.
+    gone = one.library.get_version(model_id, 1).uid
+    one.library.delete_version(model_id, 1)
+    one.library.sweep(grace=0)
+    one.sync()
+    two.sync()
+    synced = assert_in_step(one, two)
+    assert gone not in synced[model_uid]["versions"]
+    assert sorted(n for n, *_ in synced[model_uid]["versions"].values()) == [2, 3]
+
+
+def test_a_soft_deleted_model_can_be_undone_after_syncing(
+    devices: tuple[Device, Device],
+) -> None:
+    one, two = devices
+    model_id = make_model(one.library)
+    one.sync()
+    two.sync()
+    model_uid = one.library.get_model(model_id).uid
+    deletion = two.library.delete_model(by_uid(two.library, model_uid))
+    two.sync()
+    one.sync()
+    assert [m.uid for m in one.library.list_models()] == [model_uid]
+    assert two.library.list_models() == []
+    # Meanwhile device 1 adds a version; device 2 takes it in, hidden with the model.
+    added = add_stl(one.library, model_id, seed=31).version
+    one.sync()
+    two.sync()
+    assert two.library.list_models() == []
+    assert two.library.check() == []
+    two.library.undo_delete(deletion)
+    two.sync()
+    one.sync()
+    synced = assert_in_step(one, two)
+    assert added.uid in synced[model_uid]["versions"]
+    # Deleted and swept: gone on both.
+    two.library.delete_model(by_uid(two.library, model_uid))
+    two.library.sweep(grace=0)
+    two.sync()
+    one.sync()
+    assert assert_in_step(one, two) == {}
 
 
 def test_a_deleted_model_keeps_the_versions_the_account_never_saw(
@@ -267,6 +333,7 @@ def test_a_deleted_model_keeps_the_versions_the_account_never_saw(
     model_uid = one.library.get_model(model_id).uid
     unseen = add_stl(one.library, model_id, seed=77).version  # offline on device 1
     two.library.delete_model(by_uid(two.library, model_uid))
+    two.library.sweep(grace=0)
     two.sync()
     report = one.sync()
     assert report.conflicts == 1
