@@ -42,6 +42,8 @@ class Inspector(QtWidgets.QWidget):
         self.setObjectName("inspector")
         self._stats: dict[str, Any] | None = None
         self._unit = "mm"
+        #: Millimetres per model unit when the designer said what the file is in.
+        self._model_mm: float | None = None
         self.title = QtWidgets.QLabel("Nothing shown")
         self.title.setObjectName("inspectorTitle")
         self.title.setWordWrap(True)
@@ -81,6 +83,11 @@ class Inspector(QtWidgets.QWidget):
     def stats(self) -> dict[str, Any] | None:
         return self._stats
 
+    def set_model_mm(self, model_mm: float | None) -> None:
+        """What one unit of the file is, in mm (``None``: what the file declares)."""
+        self._model_mm = model_mm
+        self._fill()
+
     def set_unit(self, unit: str) -> None:
         self._unit = unit
         self._fill()
@@ -116,7 +123,7 @@ class Inspector(QtWidgets.QWidget):
         if stats is None:
             return
         # Stats are in the file's own unit (3MF may declare one); show the chosen unit.
-        model_mm = mm_per_unit(stats.get("unit"))
+        model_mm = self._model_mm or mm_per_unit(stats.get("unit"))
         scale = model_mm / UNIT_SCALE[self._unit]
         unit = self._unit
         dims = stats["dimensions"]

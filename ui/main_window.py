@@ -33,6 +33,7 @@ from ui.inspector import Inspector
 from ui.library_events import LibraryEvents
 from ui.library_panel import LibraryPanel
 from ui.opening import Failure, Intake, Shown
+from ui.placement_box import PlacementBox, scrolling_page
 from ui.prompt_panel import PromptPanel, is_image
 from ui.settings_dialog import SettingsDialog
 from ui.side_bar import SideBar, Workbench
@@ -118,6 +119,9 @@ class MainWindow(QtWidgets.QMainWindow):
             browser=self.version_browser,
             status=self.status,
             errors=self.errors,
+            inspector=self.inspector,
+            placement=self.placement_box,
+            show=self.workspace.show_version,
         )
         self.window_actions = WindowActions(self)
         self.window_actions.build_menus()
@@ -148,11 +152,8 @@ class MainWindow(QtWidgets.QMainWindow):
         models.setSizes([500, 300])
         self.left_bar.add_page("library", "Library", "library", models)
         self.right_bar = SideBar("rightBar", side=QtCore.Qt.Edge.RightEdge)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.inspector)
+        self.placement_box = PlacementBox()
+        scroll = scrolling_page(self.placement_box, self.inspector)
         self.right_bar.add_page("inspector", "Inspector", "inspector", scroll)
         self.right_bar.add_page("generate", "Generate", "generate", self.prompt_panel)
         self.splitter = Workbench(self.left_bar, center, self.right_bar, share=VIEWPORT_SHARE)
@@ -173,6 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.version_browser.files_dropped.connect(self._on_files_dropped_as_version)
         self.version_browser.failed.connect(self.errors.report)
         self.version_browser.message.connect(self.status.show_message)
+        self.version_browser.deleted.connect(self.work.offer_undo)
         self.library_panel.failed.connect(self.errors.report)
         self.library_panel.export_requested.connect(self.work.export_model)
         self.library_panel.delete_requested.connect(self._delete_model)
@@ -191,7 +193,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.errors.reported.connect(self.status.show_message)
         self.intake.message.connect(self.status.show_message)
         self.intake.imported.connect(self._on_imported)
-        self.intake.failed.connect(self._on_step_failed)
+        self.intake.failed.connect(self.errors.report)
         self.intake.batch_finished.connect(self._on_batch_finished)
         self.intake.scene_shown.connect(self.scene_shown)
         self.intake.settled.connect(self._on_settled)
@@ -298,9 +300,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.end()
         self._set_busy(False)
 
-    def _on_step_failed(self, exc: BaseException, context: str) -> None:
-        self.errors.report(exc, context)
-
     def _on_batch_finished(self, failures: list[Failure]) -> None:
         if len(failures) == 1:
             self.errors.report(failures[0].error, failures[0].context)
@@ -353,6 +352,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.version_browser.select_number(result.version.number)
 
     def _on_shown_version(self, version: VersionRecord | None) -> None:
+        self.work.show_placement(version)
         if version is None:
             return
         model = self.library.get_model(version.model_id)

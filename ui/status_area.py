@@ -8,6 +8,8 @@ label beside a text-less bar, so a long stage name never clips mid-word.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui.worker import Job
@@ -66,7 +68,17 @@ class StatusArea(QtCore.QObject):
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.offer_button = QtWidgets.QPushButton("")
+        self.offer_button.setObjectName("offerButton")
+        self.offer_button.setFlat(True)
+        self.offer_button.hide()
+        self.offer_button.clicked.connect(self._take_offer)
+        self._offer: Callable[[], None] | None = None
+        self._offer_timer = QtCore.QTimer(self)
+        self._offer_timer.setSingleShot(True)
+        self._offer_timer.timeout.connect(self.withdraw_offer)
         bar.addWidget(self.label, 1)
+        bar.addWidget(self.offer_button)
         bar.addPermanentWidget(self.progress_label)
         bar.addPermanentWidget(self.progress_bar)
         bar.addPermanentWidget(self.cancel_button)
@@ -98,6 +110,28 @@ class StatusArea(QtCore.QObject):
         if self._topic == topic:
             self._topic = ""
             self.label.set_full_text("")
+
+    def offer(
+        self, text: str, label: str, take: Callable[[], None], *, for_ms: int = 30_000
+    ) -> None:
+        """Show ``text`` with a button (e.g. "Undo") that runs ``take`` for a while."""
+        self.show_message(text, "offer")
+        self._offer = take
+        self.offer_button.setText(label)
+        self.offer_button.show()
+        self._offer_timer.start(for_ms)
+
+    def withdraw_offer(self) -> None:
+        self._offer = None
+        self.offer_button.hide()
+        self._offer_timer.stop()
+        self.clear("offer")
+
+    def _take_offer(self) -> None:
+        take, self._offer = self._offer, None
+        self.withdraw_offer()
+        if take is not None:
+            take()
 
     # ------------------------------------------------------------------ progress
     @property

@@ -72,6 +72,8 @@ class VersionBrowser(QtWidgets.QWidget):
     failed = QtCore.Signal(object)  # an exception for the window's error reporter
     #: A plain sentence for the status bar ("Version 1 is active again.")
     message = QtCore.Signal(str)
+    #: A version or model was deleted (softly): the :class:`~studio.library.Deletion`.
+    deleted = QtCore.Signal(object)
 
     def __init__(
         self,
@@ -284,11 +286,11 @@ class VersionBrowser(QtWidgets.QWidget):
         plural = "s" if model.version_count != 1 else ""
         question = (
             f"Delete “{model.name}” and its {model.version_count} version{plural}? "
-            "This can't be undone."
+            "You can undo it for a while."
         )
         try:
             if self._confirm("Delete model", question, "Delete model"):
-                self._library.delete_model(model.id)
+                self.deleted.emit(self._library.delete_model(model.id))
         except LibraryError as exc:
             self.failed.emit(exc)
 
@@ -302,10 +304,10 @@ class VersionBrowser(QtWidgets.QWidget):
             if model.version_count == 1:
                 question = (
                     f"“{model.name}” has only this version. Delete the whole model? "
-                    "This can't be undone."
+                    "You can undo it for a while."
                 )
                 if self._confirm("Delete model", question, "Delete model"):
-                    self._library.delete_model(model.id)
+                    self.deleted.emit(self._library.delete_model(model.id))
                 return
             note = ""
             if version.is_active:
@@ -314,10 +316,11 @@ class VersionBrowser(QtWidgets.QWidget):
                 ]
                 note = f" Version {max(remaining)} becomes the active one."
             question = (
-                f"Delete version {version.number} of “{model.name}”? This can't be undone.{note}"
+                f"Delete version {version.number} of “{model.name}”? "
+                f"You can undo it for a while.{note}"
             )
             if self._confirm("Delete version", question, "Delete version"):
-                self._library.delete_version(model.id, version.number)
+                self.deleted.emit(self._library.delete_version(model.id, version.number))
         except LibraryError as exc:
             self.failed.emit(exc)
 

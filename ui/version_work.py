@@ -6,20 +6,24 @@ shows it and its failure reaches the designer as one plain sentence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from studio.library import ImportResult, Library, VersionRecord
+from studio.library import Deletion, ImportResult, Library, LibraryError, VersionRecord
 from studio.library.repairs import repair_to_library
 from studio.meshes import Scene
+from studio.meshes.units import mm_per_unit
 from studio.settings import Settings
 from ui.errors import ErrorReporter
+from ui.inspector import Inspector
 from ui.opening import Intake
+from ui.placement_box import PlacementBox
 from ui.status_area import StatusArea
 from ui.version_browser import VersionBrowser
 from ui.worker import Job
-from viewer.viewport import Viewport
+from viewer.viewport import Placement, Viewport
 
 EXPORT_FILTERS = {
     ".glb": "GLB (*.glb)",
@@ -45,6 +49,9 @@ class VersionWork(QtCore.QObject):
         browser: VersionBrowser,
         status: StatusArea,
         errors: ErrorReporter,
+        inspector: Inspector,
+        placement: PlacementBox,
+        show: Callable[[VersionRecord], None],
     ) -> None:
         super().__init__(parent)
         self._parent = parent
@@ -55,6 +62,10 @@ class VersionWork(QtCore.QObject):
         self._browser = browser
         self._status = status
         self._errors = errors
+        self._inspector = inspector
+        self._placement = placement
+        self._show = show
+        placement.changed.connect(self.change_placement)
 
     def export_shown(self) -> None:
         shown = self._intake.shown
@@ -133,3 +144,41 @@ class VersionWork(QtCore.QObject):
         if path:
             self._viewport.screenshot(Path(path), transparent=transparent)
             self._status.show_message(f"Saved {Path(path).name}.", "export")
+
+    # ------------------------------------------------------------------ placement
+    def show_placement(self, version: VersionRecord | None) -> None:
+        """Dimensions, the grid and the camera follow the version's unit and up axis."""
+        self._placement.show_version(version)
+        if version is None:
+            self._inspector.set_model_mm(None)
+            return
+        model_mm = mm_per_unit(version.placement.unit_name)
+        self._inspector.set_model_mm(model_mm)
+        self._viewport.set_placement(Placement(model_mm=model_mm, y_up=version.up_axis == "Y"))
+
+    def change_placement(self, version: VersionRecord, unit: str, up_axis: str) -> None:
+        try:
+            updated = self._library.set_version_placement(version.id, unit=unit, up_axis=up_axis)
+        except LibraryError as exc:
+            self._errors.report(exc)
+            self._placement.show_version(version)
+            return
+        self._show(updated)
+        self._status.show_message(
+            f"Version {updated.number} is in {unit} with {up_axis} up; "
+            "dimensions and exports follow.",
+            "placement",
+        )
+
+    # ------------------------------------------------------------------ undo
+    def offer_undo(self, deletion: Deletion) -> None:
+        self._status.offer(deletion.message, "Undo", lambda: self.undo(deletion))
+
+    def undo(self, deletion: Deletion) -> None:
+        try:
+            self._library.undo_delete(deletion)
+        except LibraryError as exc:
+            self._errors.report(exc)
+            return
+        what = f"version {deletion.number} of " if deletion.number is not None else ""
+        self._status.show_message(f"Restored {what}“{deletion.name}”.", "undo")

@@ -252,3 +252,56 @@ def test_the_active_badge_is_not_the_selection_and_lists_need_no_horizontal_scro
     assert app.window.left_bar.width() <= 260
     tip = app.window.library_panel.model.index(0).data(QtCore.Qt.ItemDataRole.ToolTipRole)
     assert "a-model-with-a-very-long-name" in tip
+
+
+def test_saying_the_file_is_in_cm_changes_the_dimensions_shown_and_exported(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    app.window.open_files([write_box_stl(tmp_path / "block.stl", (10, 20, 30))])
+    settle(qtbot, app.window)
+    box = app.window.placement_box
+    assert box.isVisibleTo(app.window)
+    assert box.unit.currentData() == "mm"
+    assert box.up.currentData() == "Z"
+    assert app.window.inspector.values["dimensions"].text() == "10.00 × 20.00 × 30.00 mm"
+    before = app.window.viewport.dimensions_text()
+    box.unit.setCurrentIndex(box.unit.findData("cm"))
+    box.unit.activated.emit(box.unit.currentIndex())
+    qtbot.waitUntil(
+        lambda: app.window.inspector.values["dimensions"].text() == "100.00 × 200.00 × 300.00 mm",
+        timeout=5000,
+    )
+    assert app.window.viewport.dimensions_text() != before
+    version = app.library.versions(app.library.list_models()[0].id)[0]
+    assert version.unit == "cm"
+    assert not version.unit_is_default
+    out = tmp_path / "out.stl"
+    app.window.export_version(version, out)
+    settle(qtbot, app.window)
+    import trimesh
+
+    exported = trimesh.load(out)
+    assert sorted(round(float(e)) for e in exported.extents) == [100, 200, 300]
+
+
+def test_a_deleted_version_comes_back_with_its_number_from_undo(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    app.window.open_files([write_box_stl(tmp_path / "a.stl")])
+    settle(qtbot, app.window)
+    model = app.library.list_models()[0]
+    app.window.open_files([write_box_stl(tmp_path / "b.stl", (5, 5, 5))], model_id=model.id)
+    settle(qtbot, app.window)
+    browser = app.window.version_browser
+    browser.select_number(1)
+    qtbot.mouseClick(browser.delete_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "You can undo it" in app.confirm.questions[-1]
+    assert [v.number for v in app.library.versions(model.id)] == [2]
+    status = app.window.status
+    assert status.offer_button.isVisibleTo(app.window)
+    assert status.offer_button.text() == "Undo"
+    qtbot.mouseClick(status.offer_button, QtCore.Qt.MouseButton.LeftButton)
+    assert [v.number for v in app.library.versions(model.id)] == [2, 1]
+    assert not status.offer_button.isVisibleTo(app.window)
+    assert status.text == "Restored version 1 of “a”."
+    qtbot.waitUntil(lambda: [v.number for v in browser.versions_shown()] == [2, 1], timeout=5000)
