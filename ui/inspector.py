@@ -35,6 +35,8 @@ class Inspector(QtWidgets.QWidget):
         ("winding_consistent", "Winding"),
         ("degenerate_faces", "Degenerate faces"),
         ("duplicate_faces", "Duplicate faces"),
+        ("open_edges", "Open edges"),
+        ("nonmanifold_edges", "Non-manifold edges"),
     )
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -77,11 +79,24 @@ class Inspector(QtWidgets.QWidget):
         layout.addLayout(form)
         layout.addWidget(self.warnings)
         layout.addWidget(self.repair_button)
+        self.highlight = QtWidgets.QCheckBox("Highlight open and non-manifold edges")
+        self.highlight.setObjectName("highlightEdges")
+        layout.insertWidget(layout.indexOf(self.warnings) + 1, self.highlight)
+        self.repair_report = QtWidgets.QLabel("")
+        self.repair_report.setObjectName("repairReport")
+        self.repair_report.setWordWrap(True)
+        self.repair_report.hide()
+        layout.addWidget(self.repair_report)
         layout.addStretch(1)
 
     @property
     def stats(self) -> dict[str, Any] | None:
         return self._stats
+
+    def show_repair_report(self, text: str) -> None:
+        """What the last repair did and could not do, under the warnings."""
+        self.repair_report.setText(text)
+        self.repair_report.setVisible(bool(text))
 
     def set_model_mm(self, model_mm: float | None) -> None:
         """What one unit of the file is, in mm (``None``: what the file declares)."""
@@ -146,6 +161,8 @@ class Inspector(QtWidgets.QWidget):
             "winding_consistent": "Yes" if stats["winding_consistent"] else "No",
             "degenerate_faces": f"{int(stats['degenerate_faces']):,}",
             "duplicate_faces": f"{int(stats['duplicate_faces']):,}",
+            "open_edges": f"{int(stats.get('open_edges', 0)):,}",
+            "nonmanifold_edges": f"{int(stats.get('nonmanifold_edges', 0)):,}",
         }
         for key, value in text.items():
             self.values[key].setText(value)

@@ -480,6 +480,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QCoreApplication.removePostedEvents(receiver)
         self.events.detach()
         self.banner.detach()
+        self.work.detach()
         self.account_bar.detach()
         self.settings.view.events.disconnect(self._on_view_changed)
         self.settings.events.theme.disconnect(self._apply_theme)

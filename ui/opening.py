@@ -144,6 +144,10 @@ class Intake(QtCore.QObject):
         self._proxy_for: PreparedScene | None = None
         viewport.frame_rendered.connect(self._on_frame_rendered)
 
+    def run_quietly(self, job: Job) -> Job:
+        """Run side work (no status bar, no busy state): proxies, edge highlights."""
+        return self._run_quietly(job)
+
     @property
     def library(self) -> Library:
         return self.workspace.library

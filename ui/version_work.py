@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from studio.library import Deletion, ImportResult, Library, LibraryError, VersionRecord
-from studio.library.repairs import repair_to_library
+from studio.library import Deletion, Library, LibraryError, VersionRecord
+from studio.library.repairs import RepairOutcome, repair_to_library
 from studio.meshes import Scene
+from studio.meshes.edges import find_edges
 from studio.meshes.units import mm_per_unit
 from studio.settings import Settings
 from ui.errors import ErrorReporter
@@ -23,6 +25,7 @@ from ui.placement_box import PlacementBox
 from ui.status_area import StatusArea
 from ui.version_browser import VersionBrowser
 from ui.worker import Job
+from viewer.overlays.edges import ProblemEdgesOverlay
 from viewer.viewport import Placement, Viewport
 
 EXPORT_FILTERS = {
@@ -66,6 +69,14 @@ class VersionWork(QtCore.QObject):
         self._placement = placement
         self._show = show
         placement.changed.connect(self.change_placement)
+        self.edges = ProblemEdgesOverlay()
+        viewport.add_overlay(self.edges)
+        self._edges_job: Job | None = None
+        self._view = settings.view
+        inspector.highlight.setChecked(self._view.show_problem_edges)
+        inspector.highlight.toggled.connect(self._on_highlight_toggled)
+        self._view.events.show_problem_edges.connect(self._refresh_edges)
+        intake.scene_shown.connect(self._refresh_edges)
 
     def export_shown(self) -> None:
         shown = self._intake.shown
@@ -120,15 +131,16 @@ class VersionWork(QtCore.QObject):
         self._intake.run_step(job, self._on_repaired, "Repair failed:")
 
     def _on_repaired(self, result: object) -> None:
-        assert isinstance(result, tuple)
-        imported: ImportResult = result[0]
-        scene: Scene = result[1]
-        self._intake.make_thumbnail(imported.version, scene)
-        self._browser.set_model(imported.model.id)
-        self._intake.view_version(
-            self._library.get_version(imported.model.id, imported.version.number)
-        )
-        self._status.show_message(f"Repaired: version {imported.version.number} added.", "repair")
+        assert isinstance(result, RepairOutcome)
+        if result.result is not None:
+            imported = result.result
+            self._intake.make_thumbnail(imported.version, result.scene)
+            self._browser.set_model(imported.model.id)
+            self._intake.view_version(
+                self._library.get_version(imported.model.id, imported.version.number)
+            )
+        self._status.show_message(result.message, "repair")
+        self._inspector.show_repair_report(result.message)
 
     # ------------------------------------------------------------------ images
     def export_image(self) -> None:
@@ -182,3 +194,53 @@ class VersionWork(QtCore.QObject):
             return
         what = f"version {deletion.number} of " if deletion.number is not None else ""
         self._status.show_message(f"Restored {what}“{deletion.name}”.", "undo")
+
+    # ------------------------------------------------------------------ problem edges
+    def _on_highlight_toggled(self, checked: bool) -> None:
+        self._view.show_problem_edges = checked
+
+    def _refresh_edges(self, *_: object) -> None:
+        shown = self._intake.shown
+        self._inspector.highlight.setChecked(self._view.show_problem_edges)
+        self.show_problem_edges(shown.scene if shown else None, self._view.show_problem_edges)
+
+    def detach(self) -> None:
+        self._view.events.show_problem_edges.disconnect(self._refresh_edges)
+
+    def show_problem_edges(self, scene: Scene | None, wanted: bool) -> None:
+        """Find the shown scene's open and non-manifold edges off the GUI thread, and draw them."""
+        if self._edges_job is not None:
+            self._edges_job.cancel()
+            self._edges_job = None
+        self.edges.clear()
+        if scene is None or not wanted:
+            return
+        job = Job(problem_edge_points, scene, title="Finding open edges", takes_progress=False)
+        job.finished.connect(self._on_edges)
+        self._edges_job = job
+        self._intake.run_quietly(job)
+
+    @QtCore.Slot(object)
+    def _on_edges(self, points: object) -> None:
+        if self.sender() is not self._edges_job:
+            return  # another model is on screen by now
+        self._edges_job = None
+        assert isinstance(points, tuple)
+        self.edges.set_edges(points[0], points[1])
+
+
+def problem_edge_points(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+    """Segment end points (``(2k, 3)``) of the open and of the non-manifold edges."""
+    found = find_edges(scene)
+    open_points = [
+        p.vertices[e.open].reshape(-1, 3) for p, e in zip(scene.parts, found.parts, strict=True)
+    ]
+    bad_points = [
+        p.vertices[e.nonmanifold].reshape(-1, 3)
+        for p, e in zip(scene.parts, found.parts, strict=True)
+    ]
+    empty = np.zeros((0, 3), dtype=np.float32)
+    return (
+        np.concatenate(open_points) if open_points else empty,
+        np.concatenate(bad_points) if bad_points else empty,
+    )

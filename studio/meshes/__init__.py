@@ -9,7 +9,7 @@ from studio.meshes.export import SUPPORTED_EXTENSIONS, export, format_for_extens
 from studio.meshes.limits import Limits
 from studio.meshes.loading import load, warm_up
 from studio.meshes.references import companion_files
-from studio.meshes.repair import repair
+from studio.meshes.repair import RepairReport, repair, repair_scene
 from studio.meshes.scene import Material, MeshFormat, Part, Scene, Texture
 from studio.meshes.sniff import Sniffed, sniff
 from studio.meshes.stats import MeshStats, compute_stats
@@ -23,6 +23,7 @@ __all__ = [
     "MeshLimitError",
     "MeshStats",
     "Part",
+    "RepairReport",
     "Scene",
     "Sniffed",
     "Texture",
@@ -32,6 +33,7 @@ __all__ = [
     "format_for_extension",
     "load",
     "repair",
+    "repair_scene",
     "sniff",
     "warm_up",
 ]

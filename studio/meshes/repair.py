@@ -9,7 +9,7 @@ our own numpy/scipy code because trimesh's versions need networkx.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,62 +20,153 @@ from studio.meshes.welding import welded_faces
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Holes with at most this many edges are filled; larger ones are likely intended openings.
+#: Holes with at most this many edges are filled; larger ones are likely intended openings
+#: (a vase's mouth), so they are reported and left for the designer.
 MAX_HOLE_EDGES = 16
 #: Beyond this many open edges the mesh is a soup of loose faces, not a mesh with holes.
 MAX_BOUNDARY_EDGES = 200_000
 
 
 @dataclass
-class _Report:
-    welded: int = 0
-    dropped_degenerate: int = 0
-    dropped_duplicate: int = 0
-    flipped: int = 0
-    filled: int = 0
-    skipped_holes: bool = False
+class RepairReport:
+    """What :func:`repair_scene` did, and what it could not do, in numbers and sentences.
 
-    def sentence(self) -> str:
-        done = [
-            f"merged {self.welded:,} duplicate vertices",
-            f"removed {self.dropped_degenerate:,} degenerate and "
-            f"{self.dropped_duplicate:,} duplicate faces",
-            f"flipped {self.flipped:,} faces",
-            f"filled {self.filled:,} holes",
-        ]
-        text = "Repair " + ", ".join(done[:-1]) + " and " + done[-1] + "."
-        if self.skipped_holes:
-            text += " Some openings were too large to fill automatically."
-        return text
+    ``changed`` is False when the repaired scene is the same surface as the input: only
+    merging coincident vertices (which every STL needs, and which no file keeps) is not
+    a change.
+    """
+
+    #: Vertices of indexed parts merged with another at the same place (and the same UV).
+    merged_vertices: int = 0
+    removed_degenerate: int = 0
+    removed_duplicate: int = 0
+    #: Faces whose winding was reversed (to match their neighbours and point outward).
+    turned_faces: int = 0
+    holes_found: int = 0
+    holes_closed: int = 0
+    #: Edge counts of the holes left open (too large to fill, or not a simple loop).
+    holes_left: list[int] = field(default_factory=list)
+    #: Open edges that don't form a loop (faces wound against each other along them).
+    untraced_edges: int = 0
+    #: True when there were too many open edges to look for holes at all.
+    too_many_open_edges: bool = False
+    added_faces: int = 0
+    max_hole_edges: int = MAX_HOLE_EDGES
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.removed_degenerate
+            or self.removed_duplicate
+            or self.turned_faces
+            or self.holes_closed
+        )
+
+    @property
+    def done(self) -> list[str]:
+        """What was changed, one sentence each."""
+        out: list[str] = []
+        if self.holes_found and self.holes_closed:
+            out.append(f"Closed {self.holes_closed:,} of {_count(self.holes_found, 'hole')}.")
+        if self.removed_degenerate:
+            out.append(f"Removed {_count(self.removed_degenerate, 'degenerate face')}.")
+        if self.removed_duplicate:
+            out.append(f"Removed {_count(self.removed_duplicate, 'duplicate face')}.")
+        if self.turned_faces:
+            out.append(f"Turned {_count(self.turned_faces, 'face')} so every face points outward.")
+        if self.changed and self.merged_vertices:
+            out.append(
+                f"Merged {_count(self.merged_vertices, 'duplicate vertex', 'duplicate vertices')}."
+            )
+        return out
+
+    @property
+    def not_done(self) -> list[str]:
+        """What is still wrong and why, one sentence each."""
+        out: list[str] = []
+        if self.too_many_open_edges:
+            out.append(
+                "The mesh has too many open edges to look for holes: it is made of loose "
+                "faces rather than a surface with holes."
+            )
+        if self.holes_left:
+            sizes = sorted(self.holes_left, reverse=True)
+            if len(sizes) == 1:
+                text = f"One hole of {sizes[0]:,} edges is still open"
+            else:
+                shown = ", ".join(f"{n:,}" for n in sizes[:5])
+                more = " and more" if len(sizes) > 5 else ""
+                text = f"{len(sizes):,} holes are still open ({shown}{more} edges)"
+            if any(n > self.max_hole_edges for n in sizes):
+                text += (
+                    f": holes of more than {self.max_hole_edges} edges may be intended "
+                    "openings, so they are left for you to close"
+                )
+            out.append(text + ".")
+        if self.untraced_edges:
+            out.append(
+                f"{_count(self.untraced_edges, 'open edge')} could not be followed around a hole."
+            )
+        return out
+
+    @property
+    def sentences(self) -> list[str]:
+        return self.done + self.not_done
+
+    @property
+    def summary(self) -> str:
+        """One paragraph: "Repaired: closed 2 of 3 holes. One hole of 48 edges ..."."""
+        if not self.changed:
+            rest = " ".join(self.not_done)
+            if rest:
+                return "Nothing could be repaired automatically. " + rest
+            return "Nothing to repair: the mesh has no problems repair can fix."
+        done = " ".join(self.done)
+        rest = " ".join(self.not_done)
+        return f"Repaired. {done}" + (f" {rest}" if rest else "")
 
 
-def repair(scene: Scene) -> Scene:
-    """A repaired copy of ``scene``.
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"1 {one}" if n == 1 else f"{n:,} {many or one + 's'}"
+
+
+def repair(scene: Scene, *, max_hole_edges: int = MAX_HOLE_EDGES) -> Scene:
+    """A repaired copy of ``scene`` (see :func:`repair_scene`, which also says what it did)."""
+    return repair_scene(scene, max_hole_edges=max_hole_edges)[0]
+
+
+def repair_scene(
+    scene: Scene, *, max_hole_edges: int = MAX_HOLE_EDGES
+) -> tuple[Scene, RepairReport]:
+    """A repaired copy of ``scene`` and a report of what was done and what could not be.
 
     Parameters
     ----------
     scene
         The scene to repair; it is not modified.
+    max_hole_edges
+        Holes bounded by at most this many edges are filled.
 
     Returns
     -------
-    Scene
+    Scene, RepairReport
         New parts (indexed, vertex normals dropped so viewers recompute them), the same
-        materials, and a note summarising what changed.
+        materials, and a note with the report's summary.
     """
-    report = _Report()
+    report = RepairReport(max_hole_edges=max_hole_edges)
     parts = [_repair_part(part, report) for part in scene.parts]
     parts = [p for p in parts if p.n_faces > 0]
-    return Scene(
+    repaired = Scene(
         parts=parts,
         format=scene.format,
         file_size=scene.file_size,
         unit=scene.unit,
-        notes=[*scene.notes, report.sentence()],
+        notes=[*scene.notes, report.summary],
     )
+    return repaired, report
 
 
-def _repair_part(part: Part, report: _Report) -> Part:
+def _repair_part(part: Part, report: RepairReport) -> Part:
     if part.n_faces == 0:
         return dataclasses.replace(part)
     topology, weld = welded_faces(part)
@@ -84,19 +175,16 @@ def _repair_part(part: Part, report: _Report) -> Part:
     corner_vertex = part.face_indices().reshape(-1).astype(np.int64)
     out_of_corner, source_vertex = _attribute_weld(part, corner_vertex, topology.reshape(-1))
     faces = out_of_corner.reshape(-1, 3)
-    n_before = part.n_vertices
     keep, degenerate, duplicate = _good_faces(topology, positions)
-    report.dropped_degenerate += degenerate
-    report.dropped_duplicate += duplicate
+    report.removed_degenerate += degenerate
+    report.removed_duplicate += duplicate
     topology = topology[keep]
     faces = faces[keep]
+    n_kept = len(topology)
     flip = _consistent_flips(topology, positions)
-    report.flipped += int(np.count_nonzero(flip))
     topology[flip] = topology[flip][:, ::-1]
     faces[flip] = faces[flip][:, ::-1]
-    new_faces, skipped = _fill_holes(topology)
-    report.skipped_holes |= skipped
-    report.filled += len(new_faces)
+    new_faces = _fill_holes(topology, positions, report)
     if new_faces:
         # New faces use, for each position, any output vertex already at that position.
         position_of = topology.reshape(-1)
@@ -104,12 +192,19 @@ def _repair_part(part: Part, report: _Report) -> Part:
         representative = np.zeros(weld.count, dtype=np.int64)
         representative[position_of] = output_of
         added = np.concatenate(new_faces).reshape(-1, 3)
+        report.added_faces += len(added)
         topology = np.concatenate([topology, added])
         faces = np.concatenate([faces, representative[added]])
     outward = _outward_flips(topology, positions)
     faces[outward] = faces[outward][:, ::-1]
+    # A face flipped twice (to match a neighbour, then with its piece) is as it was.
+    report.turned_faces += int(np.count_nonzero(flip ^ outward[:n_kept]))
     vertices = part.vertices[source_vertex]
-    report.welded += max(n_before - len(vertices), 0)
+    if not part.is_soup:
+        # A soup (an STL) always shares nothing: merging its corners is no news. Vertices
+        # no face used are dropped too; only the used ones count as merged.
+        used = int(np.unique(corner_vertex).shape[0])
+        report.merged_vertices += max(used - len(vertices), 0)
     return Part(
         vertices=np.ascontiguousarray(vertices, dtype=np.float32),
         faces=np.ascontiguousarray(faces, dtype=np.int32),
@@ -208,7 +303,13 @@ def _consistent_flips(topology: Int32Array, positions: npt.NDArray[np.float64]) 
     # Parity to the parent: 1 when the shared edge runs the same way in both faces.
     parity = _same_direction(topology, np.arange(m), parent)
     parity[is_root] = False
-    return _path_parity(parity, parent)
+    flips = _path_parity(parity, parent)
+    # Each piece's root face was kept as it is; if most of the piece then turns, the root
+    # was the odd one out: turn the few instead, so the report counts what really changed.
+    size = np.bincount(labels)
+    turned = np.bincount(labels, weights=flips.astype(np.float64), minlength=len(size))
+    flips ^= (turned > size / 2.0)[labels]
+    return flips
 
 
 def _path_parity(parity: BoolArray, parent: IntArray) -> BoolArray:
@@ -238,52 +339,139 @@ def _same_direction(topology: Int32Array, faces: IntArray, others: IntArray) -> 
     return out
 
 
-def _fill_holes(topology: Int32Array) -> tuple[list[IntArray], bool]:
-    """Fan-fill boundary loops of at most :data:`MAX_HOLE_EDGES` edges.
+def _fill_holes(
+    topology: Int32Array, positions: npt.NDArray[np.float64], report: RepairReport
+) -> list[IntArray]:
+    """Triangulate the boundary loops of at most ``report.max_hole_edges`` edges.
 
-    Returns the new faces (one array per hole) and whether any hole was left open.
+    Returns the new faces, one array per hole, wound against the loop (the existing faces
+    run it one way, the patch must run it the other). Counts go into ``report``.
     """
     if len(topology) == 0:
-        return [], False
+        return []
     _, _, _, boundary = _edge_pairs(topology)
     if len(boundary) == 0:
-        return [], False
+        return []
     if len(boundary) > MAX_BOUNDARY_EDGES:
-        return [], True
-    starts = topology.reshape(-1)[boundary]
-    ends = topology[:, [1, 2, 0]].reshape(-1)[boundary]
-    following: dict[int, int] = {}
-    ambiguous: set[int] = set()
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        if s in following:
-            ambiguous.add(s)
-        following[s] = e
+        report.too_many_open_edges = True
+        return []
+    starts = topology.reshape(-1)[boundary].tolist()
+    ends = topology[:, [1, 2, 0]].reshape(-1)[boundary].tolist()
+    loops, untraced = _boundary_loops(starts, ends)
+    report.untraced_edges += untraced
     filled: list[IntArray] = []
-    skipped = False
-    seen: set[int] = set()
-    for start in following:
-        if start in seen:
+    for loop in loops:
+        report.holes_found += 1
+        if len(loop) < 3 or len(loop) > report.max_hole_edges:
+            report.holes_left.append(len(loop))
             continue
-        loop = [start]
-        seen.add(start)
-        current = following.get(start)
-        closed = False
-        while current is not None and len(loop) <= MAX_HOLE_EDGES:
-            if current == start:
-                closed = True
-                break
-            if current in seen or current in ambiguous:
-                break
-            seen.add(current)
-            loop.append(current)
-            current = following.get(current)
-        if not closed or len(loop) < 3 or any(v in ambiguous for v in loop):
-            skipped = True
+        patch = _triangulate(loop, positions)
+        # Ear clipping keeps the loop's direction; the patch runs it backwards.
+        filled.append(np.array([(a, c, b) for a, b, c in patch], dtype=np.int64))
+        report.holes_closed += 1
+    return filled
+
+
+def _boundary_loops(starts: list[int], ends: list[int]) -> tuple[list[list[int]], int]:
+    """Split directed boundary edges into simple closed loops of vertices.
+
+    Where a boundary touches itself (a vertex with two ways out), the walk cuts the
+    loop there, so every loop visits each vertex once. Edges that lead nowhere (faces
+    wound against each other) are counted, not looped. Returns ``(loops, untraced)``.
+    """
+    leaving: dict[int, list[int]] = {}
+    for index, start in enumerate(starts):
+        leaving.setdefault(start, []).append(index)
+    used = [False] * len(starts)
+    loops: list[list[int]] = []
+    untraced = 0
+
+    def take(vertex: int) -> int | None:
+        out = leaving.get(vertex)
+        while out:
+            edge = out.pop()
+            if not used[edge]:
+                used[edge] = True
+                return edge
+        return None
+
+    for first in range(len(starts)):
+        if used[first]:
             continue
-        # Existing faces run the loop v0→v1→…; the patch must run it backwards.
-        fan = [(loop[0], loop[i + 1], loop[i]) for i in range(1, len(loop) - 1)]
-        filled.append(np.array(fan, dtype=np.int64))
-    return filled, skipped
+        used[first] = True
+        path = [starts[first]]
+        where = {starts[first]: 0}
+        current = ends[first]
+        while True:
+            if current in where:
+                i = where[current]
+                loops.append(path[i:])
+                for vertex in path[i + 1 :]:
+                    del where[vertex]
+                del path[i + 1 :]
+                if i == 0:
+                    break
+            else:
+                where[current] = len(path)
+                path.append(current)
+            step = take(path[-1])
+            if step is None:
+                untraced += len(path) - 1
+                break
+            current = ends[step]
+    return loops, untraced
+
+
+def _triangulate(loop: list[int], positions: npt.NDArray[np.float64]) -> list[tuple[int, int, int]]:
+    """Triangles covering a loop, in the loop's direction: ear clipping on the loop's best
+    plane, or a fan when the loop doesn't lie flat enough to project."""
+    points = positions[loop]
+    # Newell's normal: robust for non-planar, non-convex loops.
+    following = np.roll(points, -1, axis=0)
+    normal = np.cross(points, following).sum(axis=0)
+    length = float(np.linalg.norm(normal))
+    fan = [(loop[0], loop[i], loop[i + 1]) for i in range(1, len(loop) - 1)]
+    if length == 0.0 or len(loop) == 3:
+        return fan
+    normal /= length
+    u = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(normal, u)
+    flat = np.column_stack([points @ u, points @ v])  # counter-clockwise around ``normal``
+    ears = _ear_clip(flat)
+    if ears is None:
+        return fan
+    return [(loop[a], loop[b], loop[c]) for a, b, c in ears]
+
+
+def _ear_clip(points: npt.NDArray[np.float64]) -> list[tuple[int, int, int]] | None:
+    """Ear clipping of a counter-clockwise simple polygon; None if it isn't one."""
+    remaining = list(range(len(points)))
+    triangles: list[tuple[int, int, int]] = []
+
+    def cross(o: int, a: int, b: int) -> float:
+        (ox, oy), (ax, ay), (bx, by) = points[o], points[a], points[b]
+        return float((ax - ox) * (by - oy) - (ay - oy) * (bx - ox))
+
+    def inside(p: int, a: int, b: int, c: int) -> bool:
+        return cross(a, b, p) >= 0 and cross(b, c, p) >= 0 and cross(c, a, p) >= 0
+
+    while len(remaining) > 3:
+        n = len(remaining)
+        for k in range(n):
+            a, b, c = remaining[k - 1], remaining[k], remaining[(k + 1) % n]
+            if cross(a, b, c) <= 0:
+                continue  # a reflex (or flat) corner is no ear
+            others = (p for p in remaining if p not in (a, b, c))
+            if any(inside(p, a, b, c) for p in others):
+                continue
+            triangles.append((a, b, c))
+            del remaining[k]
+            break
+        else:
+            return None  # no ear: self-intersecting after projection
+    triangles.append((remaining[0], remaining[1], remaining[2]))
+    return triangles
 
 
 def _outward_flips(topology: Int32Array, positions: npt.NDArray[np.float64]) -> BoolArray:

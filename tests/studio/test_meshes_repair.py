@@ -19,6 +19,7 @@ from studio.meshes import (
     load,
     repair,
 )
+from studio.meshes.repair import repair_scene
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -54,7 +55,10 @@ def test_repair_fixes_a_broken_soup() -> None:
     signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])).sum() / 6
     assert signed == pytest.approx(after.volume)
     assert signed == pytest.approx(4 / 3 * np.pi * 1000, rel=0.05)
-    assert "filled 1 holes" in fixed.notes[-1]
+    assert fixed.notes[-1] == (
+        "Repaired. Closed 1 of 1 hole. Removed 1 degenerate face. Removed 1 duplicate face. "
+        "Turned 1 face so every face points outward."
+    )
 
 
 def test_repair_does_not_mutate_its_input() -> None:
@@ -112,3 +116,140 @@ def test_many_random_flips_are_all_undone() -> None:
     result = trimesh.Trimesh(fixed.vertices, fixed.faces, process=False)
     assert result.is_winding_consistent
     assert result.volume == pytest.approx(abs(mesh.volume), rel=1e-6)
+
+
+# -- what repair says it did -------------------------------------------------------------------
+
+
+def torus_with_holes(*centres: int) -> tuple[Part, float]:
+    """A torus without the faces around each of the given vertices (one hole each), and
+    the whole torus's volume."""
+    mesh = trimesh.creation.torus(20.0, 5.0, major_sections=48, minor_sections=24)
+    gone = np.isin(mesh.faces, list(centres)).any(axis=1)
+    part = Part(mesh.vertices.astype(np.float32), mesh.faces[~gone].astype(np.int32))
+    return part, float(mesh.volume)
+
+
+def test_a_torus_with_one_open_hole_is_closed_and_the_report_says_so() -> None:
+    part, volume = torus_with_holes(100)
+    scene = Scene([part], MeshFormat.OBJ)
+    before = compute_stats(scene)
+    assert not before.watertight
+    assert before.open_edges == 6
+    fixed, report = repair_scene(scene)
+    assert report.changed
+    assert (report.holes_found, report.holes_closed, report.holes_left) == (1, 1, [])
+    assert report.done == ["Closed 1 of 1 hole."]
+    assert report.not_done == []
+    assert report.summary == "Repaired. Closed 1 of 1 hole."
+    after = compute_stats(fixed)
+    assert after.watertight
+    assert after.winding_consistent
+    assert (after.open_edges, after.nonmanifold_edges) == (0, 0)
+    assert after.volume == pytest.approx(volume, rel=0.01)
+
+
+def test_a_closed_mesh_needs_no_repair_and_the_report_says_so() -> None:
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=5.0)
+    soup = Scene([Part(sphere.triangles.reshape(-1, 3).astype(np.float32))], MeshFormat.STL_BINARY)
+    _, report = repair_scene(soup)
+    assert not report.changed
+    assert report.sentences == []
+    assert report.summary == "Nothing to repair: the mesh has no problems repair can fix."
+
+
+def test_a_hole_too_large_to_fill_is_reported_with_its_size() -> None:
+    tube = trimesh.creation.cylinder(radius=10.0, height=30.0, sections=48)
+    z = tube.vertices[:, 2][tube.faces]
+    top = (z > 0).all(axis=1)  # the top cap's faces go: one hole of 48 edges
+    bottom = np.flatnonzero((z < 0).all(axis=1))
+    keep = ~top
+    keep[bottom[0]] = False  # and one face of the bottom cap: a hole of 3 edges
+    part = Part(tube.vertices.astype(np.float32), tube.faces[keep].astype(np.int32))
+    scene = Scene([part], MeshFormat.STL_BINARY)
+    fixed, report = repair_scene(scene)
+    assert report.changed
+    assert (report.holes_found, report.holes_closed, report.holes_left) == (2, 1, [48])
+    assert report.summary == (
+        "Repaired. Closed 1 of 2 holes. One hole of 48 edges is still open: holes of more "
+        "than 16 edges may be intended openings, so they are left for you to close."
+    )
+    assert compute_stats(fixed).open_edges == 48
+    # Nothing else to do: a second repair changes nothing and says why.
+    _, again = repair_scene(fixed)
+    assert not again.changed
+    assert again.summary.startswith("Nothing could be repaired automatically. One hole of 48")
+    # A larger limit fills it too.
+    _, generous = repair_scene(scene, max_hole_edges=64)
+    assert (generous.holes_closed, generous.holes_left) == (2, [])
+
+
+def test_two_holes_touching_at_a_corner_are_both_closed() -> None:
+    mesh = trimesh.creation.torus(20.0, 5.0, major_sections=48, minor_sections=24)
+    # Two faces that share exactly one vertex: a boundary that touches itself there.
+    first = 0
+    corner = mesh.faces[first][0]
+    touching = [
+        i
+        for i, f in enumerate(mesh.faces)
+        if corner in f and len(set(f) & set(mesh.faces[first])) == 1
+    ]
+    part = Part(
+        mesh.vertices.astype(np.float32),
+        np.delete(mesh.faces, [first, touching[0]], axis=0).astype(np.int32),
+    )
+    fixed, report = repair_scene(Scene([part], MeshFormat.OBJ))
+    assert (report.holes_found, report.holes_closed) == (2, 2)
+    assert compute_stats(fixed).watertight
+
+
+def test_a_concave_hole_is_ear_clipped_not_fanned() -> None:
+    # A box whose top is a 4×4 grid; an L of three cells is cut out of it.
+    box = trimesh.creation.box((4.0, 4.0, 4.0))
+    for _ in range(2):
+        box = box.subdivide()
+    top = box.vertices[box.faces][:, :, 2].min(axis=1) > 1.99
+    centres = box.triangles_center
+    cells = {(0, 0), (1, 0), (0, 1)}
+    cell = np.floor(centres[:, :2] + 2.0).astype(int)
+    cut = top & np.array([tuple(c) in cells for c in cell])
+    part = Part(box.vertices.astype(np.float32), box.faces[~cut].astype(np.int32))
+    fixed, report = repair_scene(Scene([part], MeshFormat.OBJ))
+    assert report.holes_closed == 1
+    stats = compute_stats(fixed)
+    assert stats.watertight
+    assert stats.volume == pytest.approx(64.0)
+    # Every face on the top points up: a fan over the L's reflex corner would fold over.
+    patch = fixed.parts[0]
+    assert patch.faces is not None
+    tris = patch.vertices[patch.faces].astype(np.float64)
+    normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    on_top = tris[:, :, 2].min(axis=1) > 1.99
+    assert (normals[on_top][:, 2] > 0).all()
+    assert normals[on_top][:, 2].sum() / 2 == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("start", range(6))
+def test_an_l_shaped_loop_is_covered_exactly_from_any_start(start: int) -> None:
+    from studio.meshes.repair import _triangulate
+
+    corners = [(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)]  # counter-clockwise, area 3
+    positions = np.array([(x, y, 5.0) for x, y in corners], dtype=np.float64)
+    loop = [(start + i) % 6 for i in range(6)]
+    triangles = _triangulate(loop, positions)
+    assert len(triangles) == 4
+    tris = positions[np.array(triangles)]
+    normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    assert (normals[:, 2] > 0).all()  # the loop's own direction
+    assert normals[:, 2].sum() / 2 == pytest.approx(3.0)  # no triangle outside the L
+
+
+def test_merging_vertices_alone_is_no_change() -> None:
+    # A closed box whose faces each have their own corners (as many exporters write it).
+    box = trimesh.creation.box((2, 2, 2))
+    corners = box.vertices[box.faces].reshape(-1, 3).astype(np.float32)
+    part = Part(corners, np.arange(len(corners), dtype=np.int32).reshape(-1, 3))
+    _, report = repair_scene(Scene([part], MeshFormat.OBJ))
+    assert report.merged_vertices == len(corners) - 8
+    assert not report.changed
+    assert report.summary == "Nothing to repair: the mesh has no problems repair can fix."

@@ -305,3 +305,36 @@ def test_a_deleted_version_comes_back_with_its_number_from_undo(
     assert not status.offer_button.isVisibleTo(app.window)
     assert status.text == "Restored version 1 of “a”."
     qtbot.waitUntil(lambda: [v.number for v in browser.versions_shown()] == [2, 1], timeout=5000)
+
+
+def test_repair_with_nothing_to_do_makes_no_version_and_says_so(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    app.window.open_files([write_box_stl(tmp_path / "closed.stl")])
+    settle(qtbot, app.window)
+    model = app.library.list_models()[0]
+    app.window.work.repair_shown()
+    settle(qtbot, app.window)
+    assert [v.number for v in app.library.versions(model.id)] == [1]
+    assert "No new version was made." in app.window.status.text
+    assert "No new version was made." in app.window.inspector.repair_report.text()
+
+
+def test_open_edges_are_counted_and_highlighted_in_the_viewport(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    from tests.scenes import box_part
+    from tests.ui.test_main_window import write_stl
+
+    triangles = box_part((10, 10, 10)).triangles()[:-1]  # one face missing: a hole
+    app.window.open_files([write_stl(tmp_path / "open.stl", triangles)])
+    settle(qtbot, app.window)
+    assert app.window.inspector.values["open_edges"].text() == "3"
+    overlay = app.window.work.edges
+    assert overlay.counts == (0, 0)
+    app.window.inspector.highlight.setChecked(True)
+    assert app.window.settings.view.show_problem_edges
+    qtbot.waitUntil(lambda: overlay.counts == (3, 0), timeout=10_000)
+    assert len(app.window.viewport.overlay_props(overlay)) == 1
+    app.window.inspector.highlight.setChecked(False)
+    assert overlay.counts == (0, 0)
