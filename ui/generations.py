@@ -110,9 +110,9 @@ class GenerationController(QtCore.QObject):
         """An identical request made in the last minute (see :meth:`Jobs.recent_twin`)."""
         return self.jobs.recent_twin(request, provider)
 
-    def cancel_consequence(self, generation_id: int) -> str:
+    def cancel_consequence(self, generation: GenerationRecord) -> str:
         """What Cancel would do to credits for this generation now, in one sentence or two."""
-        return self.jobs.cancel_consequence(self.jobs.library.get_generation(generation_id))
+        return self.jobs.cancel_consequence(generation)
 
     def resume_unfinished(self) -> list[int]:
         """Follow every generation a previous run left unfinished."""

@@ -261,7 +261,12 @@ class PromptPanel(QtWidgets.QWidget):
         layout.addWidget(self.prompt)
         layout.addWidget(self.single)
         layout.addWidget(self.views_box)
-        layout.addWidget(self.name)
+        naming = QtWidgets.QHBoxLayout()
+        name_label = QtWidgets.QLabel("Name")
+        name_label.setBuddy(self.name)
+        naming.addWidget(name_label)
+        naming.addWidget(self.name, 1)
+        layout.addLayout(naming)
         layout.addLayout(choices)
         layout.addWidget(self.as_version)
         layout.addWidget(self.cost)
@@ -507,7 +512,7 @@ class PromptPanel(QtWidgets.QWidget):
         if generation.finished:
             self.cancel_note.setText("")
             return
-        note = self._controller.cancel_consequence(generation.id)
+        note = self._controller.cancel_consequence(generation)
         self.cancel_note.setText(f"Cancel: {note}" if note else "")
         self.cancel_button.setToolTip(note)
 
