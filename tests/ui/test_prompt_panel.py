@@ -355,8 +355,8 @@ def test_the_cancel_text_matches_the_provider_and_stage_before_and_after(
     assert panel.cancel_button.toolTip() == cancel_consequence(provider, "queued")
     # The provider starts: the sentence follows it, before any click.
     running = "Cancel: " + cancel_consequence(provider, "running")
-    rig.clock.advance(rig.emulator.queue_seconds + 2)
-    qtbot.waitUntil(lambda: panel.cancel_note.text() == running, timeout=WAIT_MS)
+    # In small steps: one big jump could land before the job starts its wait.
+    drive(rig.clock, lambda: panel.cancel_note.text() == running, qtbot.wait, step=1.0)
     if provider == "tripo":
         assert "Tripo can't stop a task" in panel.cancel_note.text()  # said BEFORE the click
     else:
