@@ -33,6 +33,7 @@ class _Relay(QtCore.QObject):
 
     @QtCore.Slot(float, str)
     def on_progress(self, fraction: float, stage: str) -> None:
+        self._controller._note_sent(self._id)
         self._controller.progress.emit(self._id, fraction, stage)
 
     @QtCore.Slot(object)
@@ -59,27 +60,59 @@ class GenerationController(QtCore.QObject):
     crashed = QtCore.Signal(object)
     #: (provider, Balance or None, message when it could not be read)
     balance = QtCore.Signal(str, object, str)
+    #: Whether a request is on its way to a provider (Generate waits while it is).
+    sending_changed = QtCore.Signal(bool)
 
     def __init__(self, jobs: Jobs, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
         self._runner = JobRunner(self, max_threads=MAX_RUNNING)
         self._running: dict[int, Job] = {}
+        #: Generations not yet accepted by their provider (status requested / submitting).
+        self._sending: set[int] = set()
         self._stop = CancelToken()
 
     # ------------------------------------------------------------------ generations
     def generate(
-        self, request: GenerationRequest, provider: str, *, model_id: int | None = None
+        self,
+        request: GenerationRequest,
+        provider: str,
+        *,
+        model_id: int | None = None,
+        name: str = "",
     ) -> GenerationRecord:
-        """Record the request and start following it. Bad input raises a plain KilnError."""
-        generation = self.jobs.request(request, provider, model_id=model_id)
+        """Record the request and start following it. Bad input raises a plain KilnError.
+
+        Until the provider has accepted it, :attr:`sending` is true (and
+        :attr:`sending_changed` said so): the panel keeps Generate disabled meanwhile, so
+        a second click can't send a second paid request.
+        """
+        generation = self.jobs.request(request, provider, model_id=model_id, name=name)
+        self._sending.add(generation.id)
+        if len(self._sending) == 1:
+            self.sending_changed.emit(True)
         self._start(generation.id)
         return generation
 
     def retry(self, generation_id: int) -> GenerationRecord:
         """Ask again, as a new generation, for what a finished one asked."""
         old = self.jobs.library.get_generation(generation_id)
-        return self.generate(self.jobs.request_of(old), old.provider, model_id=old.model_id)
+        return self.generate(
+            self.jobs.request_of(old), old.provider, model_id=old.model_id, name=old.name
+        )
+
+    @property
+    def sending(self) -> bool:
+        """True while a request is on its way to a provider."""
+        return bool(self._sending)
+
+    def recent_twin(self, request: GenerationRequest, provider: str) -> GenerationRecord | None:
+        """An identical request made in the last minute (see :meth:`Jobs.recent_twin`)."""
+        return self.jobs.recent_twin(request, provider)
+
+    def cancel_consequence(self, generation: GenerationRecord) -> str:
+        """What Cancel would do to credits for this generation now, in one sentence or two."""
+        return self.jobs.cancel_consequence(generation)
 
     def resume_unfinished(self) -> list[int]:
         """Follow every generation a previous run left unfinished."""
@@ -111,10 +144,25 @@ class GenerationController(QtCore.QObject):
         self._running[generation_id] = job
         self._runner.start(job)
 
+    def _note_sent(self, generation_id: int) -> None:
+        """Stop counting ``generation_id`` as sending once its provider has it (or it ended)."""
+        if generation_id not in self._sending:
+            return
+        status = self.jobs.library.get_generation(generation_id).status
+        if status not in ("requested", "submitting"):
+            self._done_sending(generation_id)
+
+    def _done_sending(self, generation_id: int) -> None:
+        if generation_id in self._sending:
+            self._sending.discard(generation_id)
+            if not self._sending:
+                self.sending_changed.emit(False)
+
     def _on_job_done(
         self, generation_id: int, record: GenerationRecord | None, exc: BaseException | None
     ) -> None:
         self._running.pop(generation_id, None)
+        self._done_sending(generation_id)  # finished, paused or crashed: not on its way now
         if record is not None:
             self.finished.emit(record)
         elif isinstance(exc, JobPaused):

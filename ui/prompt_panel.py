@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio.jobs import job_fraction
+from studio.jobs.naming import picture_name, short_name
 from studio.library import GenerationRecord, Library, LibraryChange
 from studio.providers.base import (
     IMAGE_SUFFIXES,
@@ -24,6 +25,7 @@ from studio.providers.base import (
     Quality,
 )
 from studio.providers.pricing import provider_credits
+from ui.elided import ElidedLabel
 from ui.generations import GenerationController
 from ui.library_events import LibraryEvents
 from ui.thumbnails import thumbnail
@@ -153,6 +155,8 @@ class PromptPanel(QtWidgets.QWidget):
         self._target_model: int | None = None
         self._current: int | None = None  # the generation the progress row follows
         self._balances: dict[str, str] = {}
+        #: The designer typed their own model name: stop filling it from the prompt.
+        self._name_edited = False
         #: ``price(kind, quality) -> Kiln credits | None`` (None: no account, provider cost)
         self._kiln_price: Callable[[str, str], int | None] = lambda kind, quality: None
 
@@ -176,6 +180,16 @@ class PromptPanel(QtWidgets.QWidget):
         )
         self.prompt.setMaximumHeight(90)
         self.prompt.textChanged.connect(self._update_cost)
+        self.prompt.textChanged.connect(self._suggest_name)
+        self.name = QtWidgets.QLineEdit()
+        self.name.setObjectName("modelName")
+        self.name.setPlaceholderText("Name of the new model")
+        self.name.setToolTip(
+            "What the new model is called in the library. Filled from the description "
+            "until you type your own."
+        )
+        self.name.setMaxLength(200)
+        self.name.textEdited.connect(self._on_name_edited)
         self.single = ImageSlot("Picture")
         self.single.setObjectName("imageSlot")
         self.views = {name: ImageSlot(name.capitalize()) for name in VIEW_NAMES}
@@ -183,6 +197,7 @@ class PromptPanel(QtWidgets.QWidget):
             slot.setObjectName(f"viewSlot_{name}")
         for slot in (self.single, *self.views.values()):
             slot.changed.connect(self._update_cost)
+            slot.changed.connect(self._suggest_name)
         views_grid = QtWidgets.QGridLayout()
         for index, slot in enumerate(self.views.values()):
             views_grid.addWidget(slot, index // 2, index % 2)
@@ -208,6 +223,7 @@ class PromptPanel(QtWidgets.QWidget):
         self.as_version = QtWidgets.QCheckBox("As a new version")
         self.as_version.setObjectName("asVersionCheck")
         self.as_version.setEnabled(False)
+        self.as_version.toggled.connect(self._on_as_version)
         self.cost = QtWidgets.QLabel("")
         self.cost.setObjectName("costLabel")
         self.cost.setWordWrap(True)
@@ -215,15 +231,19 @@ class PromptPanel(QtWidgets.QWidget):
         self.generate_button.setObjectName("generateButton")
         self.generate_button.setDefault(True)
         self.generate_button.clicked.connect(self.generate)
-        self.stage = QtWidgets.QLabel("")
+        self.stage = ElidedLabel("")
         self.stage.setObjectName("generationStage")
-        self.stage.setWordWrap(True)
         self.bar = QtWidgets.QProgressBar()
         self.bar.setObjectName("generationProgress")
         self.bar.setRange(0, 100)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelGeneration")
         self.cancel_button.clicked.connect(self.cancel_current)
+        #: What Cancel would do to credits, shown before the click (provider and stage).
+        self.cancel_note = QtWidgets.QLabel("")
+        self.cancel_note.setObjectName("cancelNote")
+        self.cancel_note.setWordWrap(True)
+        self.cancel_note.setStyleSheet("color: #9aa0a8;")
         self.retry_button = QtWidgets.QPushButton("Retry")
         self.retry_button.setObjectName("retryGeneration")
         self.retry_button.clicked.connect(self.retry_current)
@@ -246,18 +266,26 @@ class PromptPanel(QtWidgets.QWidget):
         layout.addWidget(self.prompt)
         layout.addWidget(self.single)
         layout.addWidget(self.views_box)
+        naming = QtWidgets.QHBoxLayout()
+        name_label = QtWidgets.QLabel("Name")
+        name_label.setBuddy(self.name)
+        naming.addWidget(name_label)
+        naming.addWidget(self.name, 1)
+        layout.addLayout(naming)
         layout.addLayout(choices)
         layout.addWidget(self.as_version)
         layout.addWidget(self.cost)
         layout.addWidget(self.generate_button)
         layout.addWidget(self.stage)
         layout.addLayout(running)
+        layout.addWidget(self.cancel_note)
         layout.addWidget(self.message)
 
         controller.progress.connect(self._on_progress)
         controller.finished.connect(self._on_finished)
         controller.paused.connect(self._on_paused)
         controller.balance.connect(self._on_balance)
+        controller.sending_changed.connect(self._on_sending_changed)
         events.changed.connect(self._on_library_changed)
         self._on_mode_changed(0)
         self._show_running(None)
@@ -317,27 +345,76 @@ class PromptPanel(QtWidgets.QWidget):
 
     @QtCore.Slot()
     def generate(self) -> None:
+        if self._controller.sending:
+            return  # a request is on its way: a second click must not send another
         model_id = self._target_model if self.as_version.isChecked() else None
+        request = self.current_request()
+        provider = self.provider_name()
         self.message.setText("")
+        # Disabled before anything can wait (the question below runs an event loop).
+        self.generate_button.setEnabled(False)
+        twin = self._controller.recent_twin(request, provider)
+        if twin is not None and not self._confirm_twin(twin):
+            self.message.setText("Not sent: the same request went out less than a minute ago.")
+            self._on_sending_changed(self._controller.sending)
+            return
         try:
             generation = self._controller.generate(
-                self.current_request(), self.provider_name(), model_id=model_id
+                request,
+                provider,
+                model_id=model_id,
+                name="" if model_id is not None else self.name.text(),
             )
         except Exception as exc:  # bad input, no key: one plain sentence via the window
+            self._on_sending_changed(self._controller.sending)
             self.failed.emit(exc)
             return
+        self._name_edited = False  # the next description names the next model
         self._current = generation.id
         self._show_running(generation)
         self.refresh_history()
 
+    def _confirm_twin(self, twin: GenerationRecord) -> bool:
+        """Ask before sending what was sent moments ago; "Don't send" is the default."""
+        label = PROVIDERS.get(twin.provider, twin.provider)
+        box = QtWidgets.QMessageBox(self)
+        box.setObjectName("twinQuestion")
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle("Generate the same model again?")
+        box.setText(
+            f"You asked {label} for exactly this less than a minute ago. "
+            f"Generating again starts a second paid task."
+        )
+        box.setInformativeText(f"{label} charges for each task separately.")
+        again = box.addButton("Generate again", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Don't send", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+        again.setObjectName("twinGenerateAgain")
+        keep.setObjectName("twinDontSend")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is again
+
+    @QtCore.Slot(bool)
+    def _on_sending_changed(self, sending: bool) -> None:
+        self.generate_button.setEnabled(not sending)
+        self.retry_button.setEnabled(not sending)
+        if sending:
+            label = PROVIDERS.get(self.provider_name(), self.provider_name())
+            self.generate_button.setText(f"Sending to {label}…")
+        else:
+            self._update_cost()
+
     @QtCore.Slot()
     def cancel_current(self) -> None:
         if self._current is not None:
+            self.cancel_button.setEnabled(False)  # once is enough; the answer comes back
+            self.stage.setText("Cancelling…")
             self._controller.cancel(self._current)
 
     @QtCore.Slot()
     def retry_current(self) -> None:
-        if self._current is None:
+        if self._current is None or self._controller.sending:
             return
         try:
             generation = self._controller.retry(self._current)
@@ -348,6 +425,32 @@ class PromptPanel(QtWidgets.QWidget):
         self.message.setText("")
         self._show_running(generation)
         self.refresh_history()
+
+    # ------------------------------------------------------------------ model name
+    @QtCore.Slot()
+    def _suggest_name(self) -> None:
+        """Fill the name from the description (or picture) until the designer edits it."""
+        if self._name_edited:
+            return
+        if self.kind is GenerationKind.TEXT:
+            suggestion = short_name(self.prompt.toPlainText())
+        else:
+            slot = self.single if self.kind is GenerationKind.IMAGE else self.views["front"]
+            suggestion = picture_name(slot.path.name) if slot.path is not None else ""
+        if self.name.text() != suggestion:
+            self.name.setText(suggestion)
+
+    @QtCore.Slot(str)
+    def _on_name_edited(self, text: str) -> None:
+        # Emptying the field hands the name back to the description.
+        self._name_edited = bool(text.strip())
+        if not self._name_edited:
+            self._suggest_name()
+
+    @QtCore.Slot(bool)
+    def _on_as_version(self, checked: bool) -> None:
+        # A new version keeps its model's name.
+        self.name.setEnabled(not checked)
 
     # ------------------------------------------------------------------ cost and balance
     @QtCore.Slot()
@@ -379,21 +482,29 @@ class PromptPanel(QtWidgets.QWidget):
         label = PROVIDERS[provider]
         request = self.current_request()
         kiln = self._kiln_price(request.kind.value, request.quality.value)
-        if kiln is not None:
-            self.cost.setText(f"Costs {kiln} credits from your Kiln balance.")
-            self.generate_button.setText(f"Generate · {kiln} credits")
-            return
         credits = provider_credits(provider, request)
-        self.generate_button.setText("Generate")
-        self.cost.setText(
-            f"Costs about {credits} {label} credits. {self._balances.get(provider, '')}".strip()
-        )
+        balance = self._balances.get(provider, "")
+        if not self._controller.sending:
+            self.generate_button.setText(
+                f"Generate · {kiln} credits" if kiln is not None else "Generate"
+            )
+        if kiln is not None:
+            # Two bills: Kiln's hold, and the provider's own credits on the designer's key.
+            text = (
+                f"Holds {kiln} of your Kiln credits (charged only if the model arrives), "
+                f"and uses about {credits} {label} credits on your own {label} key. {balance}"
+            )
+        else:
+            text = f"Costs about {credits} {label} credits on your {label} key. {balance}"
+        self.cost.setText(text.strip())
 
     # ------------------------------------------------------------------ progress
     def _show_running(self, generation: GenerationRecord | None) -> None:
         running = generation is not None and not generation.finished
         self.bar.setVisible(running)
         self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.cancel_note.setVisible(running)
         failed = generation is not None and generation.status in ("failed", "expired")
         self.retry_button.setVisible(failed)
         if generation is None:
@@ -401,13 +512,25 @@ class PromptPanel(QtWidgets.QWidget):
             return
         self.bar.setValue(round(job_fraction(generation) * 100))
         self.stage.setText(STATUS_TEXT.get(generation.status, generation.status))
+        self._update_cancel_note(generation)
+
+    def _update_cancel_note(self, generation: GenerationRecord) -> None:
+        """Say what Cancel would do to credits now: it changes as the provider moves on."""
+        if generation.finished:
+            self.cancel_note.setText("")
+            return
+        note = self._controller.cancel_consequence(generation)
+        self.cancel_note.setText(f"Cancel: {note}" if note else "")
+        self.cancel_button.setToolTip(note)
 
     @QtCore.Slot(int, float, str)
     def _on_progress(self, generation_id: int, fraction: float, stage: str) -> None:
         if generation_id == self._current:
             # Never backwards on screen, whatever order the reports arrive in.
             self.bar.setValue(max(self.bar.value(), round(fraction * 100)))
-            self.stage.setText(stage)
+            if self.cancel_button.isEnabled():  # not while a cancel is on its way
+                self.stage.setText(stage)
+            self._update_cancel_note(self._library.get_generation(generation_id))
         self._update_history_item(generation_id)
 
     @QtCore.Slot(object)
@@ -418,6 +541,8 @@ class PromptPanel(QtWidgets.QWidget):
                 self.bar.setValue(100)
                 self.stage.setText("Done: the model is in the library.")
             else:
+                # For a cancel: what it did to credits, at the provider and at Kiln.
+                self.stage.setText(STATUS_TEXT.get(record.status, record.status))
                 self.message.setText(record.error or STATUS_TEXT.get(record.status, ""))
         self.refresh_history()
         self._controller.fetch_balance(record.provider)
@@ -499,3 +624,4 @@ class PromptPanel(QtWidgets.QWidget):
         self.single.setVisible(index == 1)
         self.views_box.setVisible(index == 2)
         self._update_cost()
+        self._suggest_name()

@@ -10,42 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from ui.elided import ElidedLabel
 from ui.worker import Job
 
 #: Work that takes longer than this shows the progress bar.
 PROGRESS_DELAY_MS = 300
-
-
-class ElidedLabel(QtWidgets.QLabel):
-    """A one-line label that ends in "…" when narrow; the full text is its tooltip."""
-
-    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
-        )
-        self.setMinimumWidth(40)
-        self.set_full_text(text)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self.setToolTip(text if text else "")
-        self._elide()
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        metrics = self.fontMetrics()
-        width = max(0, self.width() - 4)
-        self.setText(metrics.elidedText(self._full, QtCore.Qt.TextElideMode.ElideRight, width))
 
 
 class StatusArea(QtCore.QObject):
@@ -94,7 +65,7 @@ class StatusArea(QtCore.QObject):
     # ------------------------------------------------------------------ messages
     @property
     def text(self) -> str:
-        return self.label.full_text()
+        return self.label.text()
 
     @property
     def topic(self) -> str:
@@ -103,13 +74,13 @@ class StatusArea(QtCore.QObject):
     @QtCore.Slot(str)
     def show_message(self, text: str, topic: str = "") -> None:
         self._topic = topic
-        self.label.set_full_text(text)
+        self.label.setText(text)
 
     def clear(self, topic: str) -> None:
         """Remove the message if it is still the one about ``topic``."""
         if self._topic == topic:
             self._topic = ""
-            self.label.set_full_text("")
+            self.label.setText("")
 
     def offer(
         self, text: str, label: str, take: Callable[[], None], *, for_ms: int = 30_000
@@ -143,7 +114,7 @@ class StatusArea(QtCore.QObject):
         job.progress.connect(self._on_progress)
         self.show_message(job.title, "work")
         self.progress_bar.setValue(0)
-        self.progress_label.set_full_text(job.title)
+        self.progress_label.setText(job.title)
         self.cancel_button.setEnabled(cancellable)
         self._timer.start()
 
@@ -163,4 +134,4 @@ class StatusArea(QtCore.QObject):
     @QtCore.Slot(float, str)
     def _on_progress(self, fraction: float, stage: str) -> None:
         self.progress_bar.setValue(int(fraction * 1000))
-        self.progress_label.set_full_text(stage)
+        self.progress_label.setText(stage)

@@ -26,7 +26,10 @@ from pathlib import Path
 
 from studio import meshes
 from studio.errors import Cancelled, KilnError
+from studio.jobs.cancelling import StopResult, cancel_consequence, cancel_outcome
 from studio.jobs.gate import CreditGate, NoAccountGate
+from studio.jobs.naming import generation_name
+from studio.jobs.twins import TWIN_WINDOW, fingerprint, stored_fingerprint
 from studio.library import GenerationRecord, Library
 from studio.providers.base import (
     VIEW_NAMES,
@@ -85,11 +88,17 @@ class Jobs:
 
     # ------------------------------------------------------------------ requests
     def request(
-        self, request: GenerationRequest, provider: str, *, model_id: int | None = None
+        self,
+        request: GenerationRequest,
+        provider: str,
+        *,
+        model_id: int | None = None,
+        name: str = "",
     ) -> GenerationRecord:
         """Check ``request`` and remember it as a ``requested`` generation (nothing sent).
 
-        ``model_id`` makes the result the model's next version (regenerate).
+        ``model_id`` makes the result the model's next version (regenerate). ``name`` is
+        the new model's name; empty: a few words of the prompt (:func:`short_name`).
         """
         request.check(max_prompt=self.provider_for(provider).max_prompt)
         images: list[tuple[str, Path]] = []
@@ -104,6 +113,7 @@ class Jobs:
             prompt=request.prompt.strip(),
             model_id=model_id,
             images=images,
+            name=name,
         )
 
     def request_of(self, generation: GenerationRecord) -> GenerationRequest:
@@ -121,6 +131,43 @@ class Jobs:
 
     def unfinished(self) -> list[GenerationRecord]:
         return self.library.unfinished_generations()
+
+    def recent_twin(
+        self,
+        request: GenerationRequest,
+        provider: str,
+        *,
+        within: float = TWIN_WINDOW,
+        now: datetime | None = None,
+    ) -> GenerationRecord | None:
+        """The newest generation asked for in the last ``within`` seconds with the same
+        provider, kind, description, pictures and quality, or ``None``.
+
+        The window asks "did you mean to pay twice?" before a second identical request
+        goes out. One that ended before reaching the provider (refused, cancelled unsent)
+        cost nothing and does not count.
+        """
+        moment = now or datetime.now(UTC)
+        wanted = fingerprint(request, provider)
+        for gen in self.library.generations(limit=50):
+            if (moment - gen.created_at).total_seconds() > within:
+                break  # newest first: the rest are older still
+            if gen.finished and gen.provider_task_id is None and gen.status != "succeeded":
+                continue
+            if stored_fingerprint(gen) == wanted:
+                return gen
+        return None
+
+    def generation_for_hold(self, hold_id: str) -> GenerationRecord | None:
+        """The generation a Kiln credit hold paid for (to name its ledger rows)."""
+        for gen in self.library.generations(limit=1000):
+            if gen.hold_id == hold_id:
+                return gen
+        return None
+
+    def cancel_consequence(self, gen: GenerationRecord) -> str:
+        """What Cancel would do to credits for ``gen`` right now (see :mod:`cancelling`)."""
+        return cancel_consequence(gen.provider, gen.status, kiln_held=gen.credits_held)
 
     # ------------------------------------------------------------------ running
     def run(
@@ -148,6 +195,8 @@ class Jobs:
             request = self.request_of(gen)
             gen = self._submit(gen, provider, request, cancel)
             if not gen.finished:
+                name = PROVIDER_LABEL.get(gen.provider, gen.provider)
+                progress(job_fraction(gen), f"Sent to {name}")
                 gen = self._follow(gen, provider, request, progress, cancel, stop)
         except Cancelled:
             return self._cancel(self.library.get_generation(generation_id))
@@ -391,21 +440,44 @@ class Jobs:
         )
 
     def _cancel(self, gen: GenerationRecord) -> GenerationRecord:
-        if gen.provider_task_id and gen.status in ("queued", "running", "submitting"):
-            try:
-                stopped = self.provider_for(gen.provider).cancel(gen.provider_task_id)
-            except ProviderError as exc:
-                log.info("provider cancel failed: %s", exc)
-                stopped = False
-            if not stopped:
-                name = PROVIDER_LABEL.get(gen.provider, gen.provider)
-                return self._end(
-                    gen,
-                    "cancelled",
-                    f"Cancelled. {name} has no way to stop a running task, so it may still "
-                    f"finish there and charge your {name} account.",
-                )
-        return self._end(gen, "cancelled", "Cancelled.")
+        """Stop the task where the provider can, and say what that did to credits."""
+        status = gen.status
+        stop = StopResult.NOT_ASKED
+        if gen.provider_task_id and status in ("submitting", "queued", "running"):
+            provider = self.provider_for(gen.provider)
+            status = self._status_now(gen, provider)
+            if status in ("queued", "running"):
+                stop = self._ask_to_stop(gen, provider)
+        # "submitting" without a task id (a create cut off by a restart): nothing to stop,
+        # and the outcome says the provider may have it.
+        message = cancel_outcome(gen.provider, status, stop, kiln_released=gen.credits_held)
+        return self._end(gen, "cancelled", message)
+
+    def _status_now(self, gen: GenerationRecord, provider: Provider) -> str:
+        """Queued or running *now* (the last poll may be seconds old); finished counts as
+        done there. The stored status when the provider can't be read."""
+        assert gen.provider_task_id is not None
+        try:
+            task = provider.poll(gen.provider_task_id)
+        except ProviderError as exc:
+            log.info("generation %s: could not read the task before cancelling: %s", gen.id, exc)
+            return "running" if gen.status == "submitting" else gen.status
+        if task.status is TaskStatus.QUEUED:
+            return "queued"
+        if task.status is TaskStatus.RUNNING:
+            return "running"
+        if task.status is TaskStatus.SUCCEEDED:
+            return "downloading"  # made and charged: nothing left to stop
+        return gen.status
+
+    def _ask_to_stop(self, gen: GenerationRecord, provider: Provider) -> StopResult:
+        assert gen.provider_task_id is not None
+        try:
+            stopped = provider.cancel(gen.provider_task_id)
+        except ProviderError as exc:
+            log.info("generation %s: the provider did not take the cancel: %s", gen.id, exc)
+            return StopResult.UNREACHABLE
+        return StopResult.STOPPED if stopped else StopResult.CANNOT_STOP
 
     def _end(self, gen: GenerationRecord, status: str, message: str) -> GenerationRecord:
         if gen.finished:
@@ -465,13 +537,7 @@ def _stage_text(gen: GenerationRecord, task: ProviderTask) -> str:
 
 
 def _model_name(gen: GenerationRecord) -> str:
-    if gen.prompt:
-        words = gen.prompt.split()
-        name = " ".join(words[:8])
-        return name[:60].rstrip(" ,.;:") or "Generated model"
-    if gen.images:
-        return Path(gen.images[0].filename).stem or "Generated model"
-    return "Generated model"
+    return generation_name(gen.prompt, [i.filename for i in gen.images], gen.name)
 
 
 def _file_stem(name: str) -> str:

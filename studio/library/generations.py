@@ -26,6 +26,9 @@ STATUSES = (
     | FINISHED_STATUSES
 )
 
+#: Longest name kept for a generation's model (the column's size).
+NAME_LENGTH = 200
+
 #: Fields a job may change; progress only ever grows.
 UPDATABLE = frozenset(
     {
@@ -53,6 +56,7 @@ def create(
     prompt: str,
     model_id: int | None,
     images: Sequence[tuple[str, str, str]],
+    name: str = "",
 ) -> Generation:
     """Insert a ``requested`` generation; ``images`` are ``(slot, sha256, filename)``."""
     if model_id is not None and session.get(Model, model_id) is None:
@@ -64,6 +68,7 @@ def create(
         kind=kind,
         quality=quality,
         prompt=prompt,
+        name=name.strip()[:NAME_LENGTH] or None,
         model_id=model_id,
         status="requested",
         stage="",
@@ -147,6 +152,7 @@ def records(session: Session, generations: Sequence[Generation]) -> list[Generat
             submitted_at=g.submitted_at,
             finished_at=g.finished_at,
             images=tuple(_slot_order(images.get(g.id, []))),
+            name=g.name or "",
         )
         for g in generations
     ]

@@ -608,10 +608,12 @@ class Library:
         prompt: str = "",
         model_id: int | None = None,
         images: Sequence[tuple[str, Path]] = (),
+        name: str = "",
     ) -> GenerationRecord:
         """Remember a generation before anything is sent; its pictures go into the store.
 
         ``images`` are ``(slot, path)``: slot "image", or "front"/"left"/"back"/"right".
+        ``name`` is what the new model is to be called ("": named from the prompt).
         """
         stored: list[StoredBlob] = []
         try:
@@ -633,6 +635,7 @@ class Library:
                     prompt=prompt,
                     model_id=model_id,
                     images=rows,
+                    name=name,
                 )
                 record = generations.records(session, [generation])[0]
         except BaseException:

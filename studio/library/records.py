@@ -182,6 +182,8 @@ class GenerationRecord:
     submitted_at: datetime | None
     finished_at: datetime | None
     images: tuple[GenerationImageRecord, ...] = ()
+    #: The name the designer chose for the new model ("": named from the prompt).
+    name: str = ""
 
     @property
     def finished(self) -> bool:

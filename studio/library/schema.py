@@ -196,6 +196,8 @@ class Generation(Base):
     kind: Mapped[str] = mapped_column(String(20))  # text / image / multiview
     quality: Mapped[str] = mapped_column(String(20))
     prompt: Mapped[str] = mapped_column(Text, default="")
+    # The new model's name as the designer left it in the panel; "" names it from the prompt.
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The model a regeneration adds its version to; None makes a new model.
     model_id: Mapped[int | None] = mapped_column(
         ForeignKey("models.id", ondelete="SET NULL"), nullable=True

@@ -97,6 +97,9 @@ class MeshyEmulator(BaseEmulator):
         self.sse_keepalive_seconds = 10.0
         #: task_error.message of tasks failed by fail_prompts_containing.
         self.failure_message = "Internal server error."
+        #: Deleting a task still PENDING gives its credits back; one that has started
+        #: keeps them (Meshy's own MCP server, meshy_cancel_task, v0.6.4 ⚠️).
+        self.refund_deleted_pending = True
 
     def start(self) -> MeshyEmulator:
         super().start()
@@ -238,10 +241,16 @@ class MeshyEmulator(BaseEmulator):
         if key is None:
             return self._message(401, MSG_AUTH)
         with self._lock:
+            self._settle()
             task = self._owned(key, request.path_params["task_id"], family)
             if task is None:
                 return self._message(404, MSG_NOT_FOUND)
             task.deleted = True
+            waiting = task.phase(self.clock.now())[0] == "queued"
+            if self.refund_deleted_pending and waiting and not task.refunded:
+                task.refunded = True
+                if task.key in self._keys:
+                    self._keys[task.key] += task.cost
         return Response(status_code=200)
 
     async def _list(self, request: Request, family: str) -> Response:

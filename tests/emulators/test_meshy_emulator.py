@@ -395,6 +395,21 @@ def test_delete_makes_later_reads_404(api: httpx.Client) -> None:
     assert api.get("/v2/text-to-3d", headers=AUTH).json() == []
 
 
+def test_deleting_a_pending_task_refunds_it_a_started_one_keeps_its_credits(
+    api: httpx.Client, meshy: MeshyEmulator
+) -> None:
+    waiting = preview(api)
+    assert meshy.balance(KEY) == 980
+    assert api.delete(f"/v2/text-to-3d/{waiting}", headers=AUTH).status_code == 200
+    assert meshy.balance(KEY) == 1000  # PENDING: given back
+    started = preview(api)
+    meshy.clock.advance(meshy.queue_seconds + 1)
+    assert get(api, started)["status"] == "IN_PROGRESS"
+    assert api.delete(f"/v2/text-to-3d/{started}", headers=AUTH).status_code == 200
+    assert meshy.balance(KEY) == 980  # started: kept
+    assert api.get("/v1/balance", headers=AUTH).json() == {"balance": 980}
+
+
 # --------------------------------------------------------------------------- 429 & 5xx
 
 

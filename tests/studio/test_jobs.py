@@ -15,7 +15,8 @@ from PIL import Image
 
 from studio import meshes
 from studio.jobs import JobPaused, Jobs
-from studio.library import Library
+from studio.jobs.cancelling import StopResult, cancel_consequence, cancel_outcome
+from studio.library import GenerationRecord, Library
 from studio.providers.base import (
     GenerationKind,
     GenerationRequest,
@@ -92,6 +93,32 @@ def make_jobs(
         return wrap(client) if wrap is not None else client  # type: ignore[call-arg]
 
     return Jobs(library, provider_for, sleep=clock.sleep, now=clock.now)
+
+
+class RecordingGate:
+    """A credit gate that holds in memory (the account service's gate is tested with the
+    real service in tests/e2e/test_charging.py); it remembers what it was asked."""
+
+    def __init__(self, price: int) -> None:
+        self._price = price
+        self.holds: list[tuple[str, int]] = []
+        self.captured: list[str] = []
+        self.released: list[str] = []
+
+    def price(self, request: GenerationRequest, provider: str) -> int | None:
+        return self._price
+
+    def hold(self, generation: GenerationRecord, amount: int) -> str | None:
+        self.holds.append((generation.uid, amount))
+        return f"hold-{generation.uid}"
+
+    def capture(self, generation: GenerationRecord) -> int | None:
+        self.captured.append(generation.uid)
+        return generation.credits_held
+
+    def release(self, generation: GenerationRecord) -> None:
+        if generation.hold_id is not None:
+            self.released.append(generation.uid)
 
 
 def picture(path: Path, color: tuple[int, int, int] = (200, 120, 40)) -> Path:
@@ -197,7 +224,7 @@ def test_meshy_ultra_is_preview_then_refine_as_one_job(
     assert len(library.list_models()) == 1
 
 
-def test_cancel(
+def test_cancel_once_running_says_what_the_provider_charged(
     library: Library,
     emulator: MeshyEmulator | TripoEmulator,
     clock: Clock,
@@ -206,18 +233,128 @@ def test_cancel(
 ) -> None:
     jobs = make_jobs(library, emulator, clock, http)
     token = CancelToken()
+    gen = jobs.request(text(), provider)
+    before: list[str] = []
 
     def cancel_once_running(fraction: float, stage: str) -> None:
-        if fraction > 0.1:
+        if fraction > 0.1 and not token.cancelled:
+            # What the panel shows next to Cancel at this moment, before the click.
+            before.append(jobs.cancel_consequence(library.get_generation(gen.id)))
             token.cancel()
 
-    final = jobs.run(jobs.request(text(), provider).id, progress=cancel_once_running, cancel=token)
+    final = jobs.run(gen.id, progress=cancel_once_running, cancel=token)
     assert final.status == "cancelled"
     assert library.list_models() == []
+    assert final.error is not None
+    assert final.error.startswith("Cancelled. ")
+    assert before == [cancel_consequence(provider, "running")]
+    assert emulator.balance(KEYS[provider]) == 980  # both keep the credits of a started task
     if provider == "tripo":
-        assert "may still" in (final.error or "")  # Tripo can't stop a task: say so
+        # Tripo can't stop a task: said before the click and after it.
+        assert "can't stop a task" in before[0]
+        assert "can't stop a task" in final.error
+        assert "charges your Tripo credits" in final.error
     else:
-        assert final.error == "Cancelled."
+        assert emulator.tasks[0].deleted
+        assert "keeps the credits" in before[0]
+        assert "Meshy stopped the task and keeps the credits" in final.error
+
+
+def test_cancel_while_meshy_still_queues_it_gives_the_credits_back(
+    library: Library,
+    servers: dict[str, MeshyEmulator | TripoEmulator],
+    clock: Clock,
+    http: httpx.Client,
+) -> None:
+    meshy = servers["meshy"]
+    meshy.reset(clock=clock)
+    meshy.add_key(MESHY_KEY, balance=1000)
+    jobs = make_jobs(library, meshy, clock, http)
+    token = CancelToken()
+    gen = jobs.request(text(), "meshy")
+    before: list[str] = []
+
+    def cancel_while_queued(fraction: float, stage: str) -> None:
+        record = library.get_generation(gen.id)
+        if record.status == "queued" and not token.cancelled:
+            before.append(jobs.cancel_consequence(record))
+            token.cancel()
+
+    final = jobs.run(gen.id, progress=cancel_while_queued, cancel=token)
+    assert final.status == "cancelled"
+    assert before
+    assert "Meshy gives its credits back" in before[0]
+    assert (
+        final.error
+        == "Cancelled. Meshy deleted the task from its queue and gives its credits back."
+    )
+    assert meshy.balance(MESHY_KEY) == 1000
+    assert meshy.create_count(MESHY_KEY) == 1
+
+
+def test_cancel_before_anything_is_sent_costs_nothing(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+) -> None:
+    gate = RecordingGate(price=10)
+    jobs = make_jobs(library, emulator, clock, http)
+    jobs.gate = gate
+    gen = jobs.request(text(), provider)
+    shown = jobs.cancel_consequence(gen)
+    assert "Nothing has been sent" in shown
+    final = jobs.cancel_pending(gen.id)
+    assert final.status == "cancelled"
+    assert final.error is not None
+    assert "so it charged nothing" in final.error
+    assert emulator.create_count() == 0
+    assert gate.released == []  # nothing was held yet
+
+
+def test_a_cancelled_kiln_hold_is_released_and_said(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+) -> None:
+    gate = RecordingGate(price=10)
+    jobs = make_jobs(library, emulator, clock, http)
+    jobs.gate = gate
+    gen = jobs.request(text(), provider)
+    jobs.submit(gen.id)
+    held = library.get_generation(gen.id)
+    assert held.credits_held == 10
+    assert "Your 10 Kiln credits on hold are given back." in jobs.cancel_consequence(held)
+    final = jobs.cancel_pending(gen.id)
+    assert gate.released == [gen.uid]
+    assert gate.captured == []
+    assert final.error is not None
+    assert final.error.endswith("Your 10 Kiln credits on hold were released, not charged.")
+
+
+def test_the_cancel_table_covers_every_provider_and_stage() -> None:
+    from studio.providers.registry import PROVIDER_NAMES
+
+    for provider in PROVIDER_NAMES:
+        for status in ("requested", "submitting", "queued", "running", "downloading"):
+            before = cancel_consequence(provider, status)
+            label = provider.capitalize()
+            assert label in before, (provider, status)
+            for stop in StopResult:
+                after = cancel_outcome(provider, status, stop, kiln_released=10)
+                assert after.startswith("Cancelled. ")
+                assert after.endswith("Your 10 Kiln credits on hold were released, not charged.")
+        assert cancel_consequence(provider, "succeeded") == ""  # nothing left to cancel
+    # What the providers really do differs, and the text says so.
+    assert "gives its credits back" in cancel_consequence("meshy", "queued")
+    assert "keeps the credits" in cancel_consequence("meshy", "running")
+    assert "can't stop a task" in cancel_consequence("tripo", "queued")
+    assert "can't stop a task" in cancel_consequence("tripo", "running")
+    unreachable = cancel_outcome("meshy", "running", StopResult.UNREACHABLE)
+    assert "could not reach Meshy" in unreachable
 
 
 def test_a_failed_task_fails_plainly_and_adds_nothing(
@@ -410,3 +547,130 @@ def test_meshy_ultra_progress_runs_through_both_stages_without_going_back(
     assert seen == sorted(seen)
     assert any(0 < p < 50 for p in seen)  # preview
     assert any(50 < p < 100 for p in seen)  # refine
+
+
+def test_an_identical_request_within_a_minute_is_found_as_a_twin(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    jobs = make_jobs(library, emulator, clock, http)
+    first = jobs.request(text("a ceramic  teapot"), provider)
+    twin = jobs.recent_twin(text("A ceramic teapot "), provider)  # spacing and case alike
+    assert twin is not None
+    assert twin.id == first.id
+    assert jobs.recent_twin(text("a ceramic teapot", quality=Quality.ULTRA), provider) is None
+    other = "tripo" if provider == "meshy" else "meshy"
+    assert jobs.recent_twin(text("a ceramic teapot"), other) is None
+    assert jobs.recent_twin(text("a ceramic teacup"), provider) is None
+    later = first.created_at + timedelta(seconds=61)
+    assert jobs.recent_twin(text("a ceramic teapot"), provider, now=later) is None
+    # Pictures are compared by their content, not their file names.
+    cup = picture(tmp_path / "cup.png")
+    same = tmp_path / "copy-of-cup.png"
+    same.write_bytes(cup.read_bytes())
+    different = picture(tmp_path / "bowl.png", (10, 200, 90))
+    jobs.request(GenerationRequest(GenerationKind.IMAGE, images=(cup,)), provider)
+    found = jobs.recent_twin(GenerationRequest(GenerationKind.IMAGE, images=(same,)), provider)
+    assert found is not None
+    assert found.kind == "image"
+    assert (
+        jobs.recent_twin(GenerationRequest(GenerationKind.IMAGE, images=(different,)), provider)
+        is None
+    )
+    views = (cup, different, None, None)
+    jobs.request(GenerationRequest(GenerationKind.MULTIVIEW, images=views), provider)
+    assert jobs.recent_twin(GenerationRequest(GenerationKind.MULTIVIEW, images=views), provider)
+    swapped = (different, cup, None, None)
+    assert (
+        jobs.recent_twin(GenerationRequest(GenerationKind.MULTIVIEW, images=swapped), provider)
+        is None
+    )
+
+
+def test_a_request_that_never_reached_the_provider_is_no_twin(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+) -> None:
+    jobs = make_jobs(library, emulator, clock, http)
+    unsent = jobs.request(text(), provider)
+    jobs.cancel_pending(unsent.id)  # cancelled before it was sent: it cost nothing
+    assert jobs.recent_twin(text(), provider) is None
+    sent = jobs.request(text(), provider)
+    jobs.submit(sent.id)
+    jobs.cancel_pending(sent.id)  # it reached the provider: it may be costing money
+    found = jobs.recent_twin(text(), provider)
+    assert found is not None
+    assert found.id == sent.id
+
+
+def test_the_model_gets_the_name_chosen_before_generating(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+) -> None:
+    jobs = make_jobs(library, emulator, clock, http)
+    prompt = "a ceramic teapot shaped like a snail, glazed in a deep cobalt blue with gold rims"
+    plain = jobs.run(jobs.request(text(prompt), provider).id)
+    named = jobs.run(jobs.request(text(prompt), provider, name="  Snail teapot ").id)
+    assert named.name == "Snail teapot"
+
+    def model_name(gen: GenerationRecord) -> str:
+        version = library.get_version_by_id(gen.result_version_id or 0)
+        return library.get_model(version.model_id).name
+
+    assert model_name(plain) == "a ceramic teapot shaped like a snail"  # not the whole prompt
+    assert model_name(named) == "Snail teapot"
+
+
+def test_short_names_are_a_few_words_cut_at_a_word() -> None:
+    from studio.jobs.naming import NAME_LIMIT, generation_name, picture_name, short_name
+
+    assert short_name("a ceramic teapot shaped like a snail, glazed in deep blue") == (
+        "a ceramic teapot shaped like a snail"
+    )
+    assert short_name('"A chair" made of oak. It has four legs') == "A chair made of oak"
+    assert short_name("a vase with a handle and a lid and a base of the") == (
+        "a vase with a handle and a lid"
+    )  # never ends on "and"/"a"
+    long_word = "x" * 70
+    assert short_name(long_word) == "x" * NAME_LIMIT
+    for prompt in ("a " * 60, "lorem ipsum dolor sit amet " * 9, "one two three"):
+        name = short_name(prompt)
+        assert len(name) <= NAME_LIMIT
+        assert prompt.startswith(name) or " ".join(prompt.split()).startswith(name)
+    assert short_name("   ...  ") == ""
+    assert picture_name("/photos/IMG_2034-front.png") == "IMG 2034 front"
+    assert generation_name("", ["side_view.jpg"]) == "side view"
+    assert generation_name("", []) == "Generated model"
+    assert generation_name("a cup", [], chosen=" Mug ") == "Mug"
+
+
+def test_a_hold_names_the_generation_it_paid_for(
+    library: Library,
+    emulator: MeshyEmulator | TripoEmulator,
+    clock: Clock,
+    http: httpx.Client,
+    provider: str,
+) -> None:
+    jobs = make_jobs(library, emulator, clock, http)
+    jobs.gate = RecordingGate(price=10)
+    gen = jobs.request(text(), provider, name="Snail teapot")
+    jobs.submit(gen.id)
+    held = library.get_generation(gen.id)
+    assert held.hold_id is not None
+    found = jobs.generation_for_hold(held.hold_id)
+    assert found is not None
+    assert found.id == gen.id
+    assert found.name == "Snail teapot"
+    assert jobs.generation_for_hold("no-such-hold") is None

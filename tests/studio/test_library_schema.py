@@ -181,7 +181,7 @@ def test_upgrading_a_0003_library_keeps_its_models_with_default_placement(
             ("a" * 64,),
         )
     with Library.open(data_dir) as library:
-        assert library._db.revision() == HEAD_REVISION == "0004"
+        assert library._db.revision() == HEAD_REVISION == "0005"
         [model] = library.list_models()
         version = library.active_version(model.id)
         assert (version.unit, version.up_axis) == ("m", "Y")
@@ -195,3 +195,42 @@ def test_upgrading_a_0003_library_keeps_its_models_with_default_placement(
         assert library.list_models() == []
         library.restore_model(model.id)
         assert [m.name for m in library.list_models()] == ["Old"]
+
+
+def test_a_library_from_before_generation_names_keeps_its_generations(data_dir: Path) -> None:
+    """0003 → 0005 adds the name column without rebuilding the table (no cascades)."""
+    from alembic import command
+
+    from studio.library.database import alembic_config
+
+    data_dir.mkdir(parents=True)
+    engine = create_engine(f"sqlite:///{data_dir / 'library.sqlite3'}")
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003")
+    finally:
+        engine.dispose()
+    conn = _raw(data_dir)
+    conn.execute(
+        "INSERT INTO generations (uid, provider, kind, quality, prompt, status, stage, "
+        "raw_status, progress, created_at, updated_at) VALUES "
+        "('u1', 'meshy', 'image', 'standard', '', 'failed', '', '', 0, "
+        "'2026-12-01 10:00:00.000000', '2026-12-01 10:00:00.000000')"
+    )
+    conn.execute(
+        "INSERT INTO generation_images (generation_id, slot, sha256, filename) "
+        "VALUES (1, 'image', ?, 'cup.png')",
+        ("a" * 64,),
+    )
+    conn.commit()
+    conn.close()
+    with Library.open(data_dir) as lib:
+        (old,) = lib.generations()
+        assert old.name == ""
+        assert [i.filename for i in old.images] == ["cup.png"]
+        named = lib.create_generation(
+            provider="meshy", kind="text", quality="standard", prompt="a cup", name=" Cup "
+        )
+        assert lib.get_generation(named.id).name == "Cup"
