@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from studio.library.store import is_sha256
 from studio.meshes.scene import MeshFormat
@@ -18,6 +19,8 @@ from studio.safe_paths import relpath_problem
 #: Uids name cache folders: letters, digits, ``_`` and ``-`` only (this library makes uuid hex).
 _UID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FILENAME_LENGTH = 255
+#: Version numbers are SQLite integers here and 32-bit on some servers.
+MAX_VERSION_NUMBER = 2**31 - 1
 
 
 def uid_problem(uid: str) -> str | None:
@@ -35,22 +38,35 @@ def format_problem(fmt: str) -> str | None:
     return None
 
 
+def time_problem(value: datetime) -> str | None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "its date has no time zone"
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return "its date is out of range"
+    return None
+
+
 def version_problem(
     *,
     uid: str,
     model_uid: str,
+    number: int,
     sha256: str,
     filename: str,
     format: str,
     companions: Sequence[tuple[str, str]],
     thumbnail_sha: str | None,
+    created_at: datetime,
 ) -> str | None:
     """Why a received version can't be kept, as a short phrase; ``None`` when it can."""
-    for value in (uid, model_uid):
-        problem = uid_problem(value)
+    for problem in (uid_problem(uid), uid_problem(model_uid), format_problem(format)):
         if problem is not None:
             return problem
-    problem = format_problem(format)
+    if not 1 <= number <= MAX_VERSION_NUMBER:
+        return f"its number {number} is out of range"
+    problem = time_problem(created_at)
     if problem is not None:
         return problem
     if not filename or len(filename) > MAX_FILENAME_LENGTH:

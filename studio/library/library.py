@@ -38,7 +38,7 @@ from studio.library import generations
 from studio.library.database import Database, is_disk_full, json_dict
 from studio.library.errors import LibraryError
 from studio.library.faults import BLOB_STORED, ROW_COMMITTED, crash_point
-from studio.library.incoming import version_problem
+from studio.library.incoming import time_problem, version_problem
 from studio.library.records import (
     FINISHED_STATUSES,
     ChangeKind,
@@ -1166,12 +1166,15 @@ class Library:
         problem = version_problem(
             uid=uid,
             model_uid=model_uid,
+            number=number,
             sha256=sha256,
             filename=filename,
             format=format,
             companions=companions,
             thumbnail_sha=thumbnail_sha,
+            created_at=created_at,
         )
+        problem = problem or time_problem(model_created_at)
         if problem is not None:
             raise LibraryError(f"A version from the account was not added: {problem}.")
         shas = [sha256, *(sha for _, sha in companions), *_source_images(dict(source))]

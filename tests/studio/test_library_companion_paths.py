@@ -81,7 +81,9 @@ def test_materialize_refuses_a_stored_version_uid_outside_the_cache(
     version = add_stl(library).version
     escape = tmp_path / "escaped"
     depth = len(library.cache_dir.resolve().relative_to(tmp_path.resolve()).parts)
-    tamper(library, "UPDATE versions SET uid = ? WHERE id = ?", "../" * depth + "escaped", version.id)
+    tamper(
+        library, "UPDATE versions SET uid = ? WHERE id = ?", "../" * depth + "escaped", version.id
+    )
     with pytest.raises(LibraryError, match="outside"):
         library.materialize(library.get_version_by_id(version.id))
     assert not escape.exists()
