@@ -42,8 +42,8 @@ _READ_CHUNK = 1 << 20
 #: Components may nest; deeper than this is a cycle or an attack.
 _MAX_DEPTH = 32
 #: Placed objects (parts) a 3MF may expand to. A build plate holds dozens or hundreds; each
-#: placement is a part of its own to measure and draw.
-MAX_PLACEMENTS = 10_000
+#: placement is a part of its own to measure and draw (about a millisecond each today).
+MAX_PLACEMENTS = 1_000
 
 
 @dataclass
