@@ -23,7 +23,7 @@ from tests.fuzz.seeds import Seed
 #: Values that break length and count fields: huge, negative as signed, off by one.
 INTERESTING_U32 = [0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 0x10000, 0]
 #: Tokens that break numbers in text formats.
-INTERESTING_TOKENS = ["99999999999", "-1", "nan", "inf", "1e400", "4294967296", "0x10", ""]
+INTERESTING_TOKENS = ["99999999999", "-1", "", "nan", "1e400", "inf", "4294967296", "0x10"]
 
 
 @dataclass(frozen=True)
@@ -488,6 +488,10 @@ def threemf_mutants(seed: Seed) -> Iterator[Mutant]:
     yield _replace(seed, "zip-sizes-lie-huge", **{"box.3mf": _lying_sizes(data, 0xFFFFFFF0)})
     many = {f"junk/{i}.txt": b"" for i in range(5000)}
     yield model("zip-5000-entries", box, '<item objectid="1"/>', **many)
+    future = bytearray(data)
+    for at in (future.find(b"PK\x03\x04") + 4, future.find(b"PK\x01\x02") + 6):
+        struct.pack_into("<H", future, at, 221)  # "version needed to extract": 22.1
+    yield _replace(seed, "zip-version-22.1", **{"box.3mf": bytes(future)})
     no_rels = seeds.zip_bytes({"3D/3dmodel.model": seeds.model_xml(box, '<item objectid="1"/>')})
     yield _replace(seed, "no-rels", **{"box.3mf": no_rels})
     yield _replace(seed, "no-model-part", **{"box.3mf": seeds.zip_bytes({"a.txt": b"x"})})
