@@ -286,3 +286,57 @@ SUMMARY: list[str] = []
 def test_a_damaged_file_gets_a_plain_answer(fuzz_run: FuzzRun, mutant: Mutant) -> None:
     problems = judge(mutant, fuzz_run.outcomes[mutant.id])
     assert not problems, f"{mutant.id}:\n" + "\n".join(problems)
+
+
+def _outcome(
+    inspect: tuple[Any, str, str] = (1, "", "“x.stl” is damaged.\n"),
+    changed: bool = False,
+    check: tuple[Any, str, str] = (0, "The library is in good order.\n", ""),
+) -> FileOutcome:
+    def run(code: Any, stdout: str, stderr: str) -> dict[str, Any]:
+        return {"code": code, "stdout": stdout, "stderr": stderr}
+
+    result = {
+        "inspect": run(*inspect),
+        "import": run(*inspect),
+        "library_changed": changed,
+        "check": run(*check),
+    }
+    return FileOutcome(result=result)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        (_outcome(), []),
+        (_outcome((0, "table\n", "")), []),
+        (
+            _outcome((1, "", "Something went wrong inside Kiln Studio; see the log.\n")),
+            ["not a plain"],
+        ),
+        (_outcome((1, "", "Traceback (most recent call last):\n")), ["not a plain"]),
+        (_outcome((1, "", "numpy says\n“x.stl” is damaged.\n")), ["one sentence"]),
+        (_outcome((1, "partial\n", "“x.stl” is damaged.\n")), ["also wrote on stdout"]),
+        (_outcome((0, "table\n", "RuntimeWarning: overflow\n")), ["wrote on stderr"]),
+        (_outcome((2, "", "usage\n")), ["exit code 2"]),
+        (_outcome(changed=True), ["the library changed"]),
+        (_outcome(check=(1, "Model 1 has no versions.\n", "1 problem.\n")), ["not clean"]),
+        (FileOutcome(failure=("inspect", "it ran past 5 s")), ["ran past"]),
+    ],
+)
+def test_the_judge_flags_each_way_a_command_can_misbehave(
+    outcome: FileOutcome, expected: list[str]
+) -> None:
+    """The verdict itself is checked, so a quiet fuzz run means the files behaved."""
+    mutant = Mutant("stl-binary", "flip-1-0", "x.stl", {})
+    problems = judge(mutant, outcome)
+    for phrase in expected:
+        assert any(phrase in problem for problem in problems), problems
+    if not expected:
+        assert problems == []
+
+
+def test_the_judge_insists_that_a_valid_file_opens() -> None:
+    refused = _outcome((1, "", "“box.stl” is damaged.\n"))
+    problems = judge(Mutant("stl-binary", "original", "box.stl", {}), refused)
+    assert any("must open" in problem for problem in problems), problems
