@@ -21,29 +21,44 @@ Rules kept on every device (see DESIGN.md, "The library's rules"):
 
 Pending local changes are the difference between the library and what the server is known
 to hold (:mod:`studio.library.sync_state`), so nothing made offline can be forgotten.
+
+What the service sends is read item by item and checked before anything is downloaded
+(:mod:`studio.library.incoming`): a version this device can't keep (a companion path that
+would leave its folder, a format this version of Kiln Studio doesn't know, an item it can't
+read) is skipped with a note in the report and the log, and the rest of the sync goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from studio.account import schema
 from studio.account.client import AccountClient
 from studio.errors import KilnError
 from studio.library import Library, VersionRecord
+from studio.library.incoming import time_problem, uid_problem, version_problem
+from studio.library.library import MAX_NAME_LENGTH
+from studio.library.store import is_sha256
 from studio.library.sync_state import LocalModel, SyncSnapshot
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 #: Attempts at a free version number before giving up (each 409 moves one higher).
 MAX_RENUMBER_ATTEMPTS = 1000
 _CHUNK = 1024 * 1024
+#: Revisions and cursors are 64-bit integers in the library's database.
+_MAX_REVISION = 2**63 - 1
+
+log = logging.getLogger(__name__)
+
+Wire = TypeVar("Wire", bound=BaseModel)
 
 
 class SyncError(KilnError):
@@ -66,6 +81,28 @@ class SyncNotFound(SyncError):
     """A 404: the model, version or file is not (or no longer) on the service."""
 
 
+@dataclass
+class Feed:
+    """``GET /v1/sync``, read item by item (see :class:`schema.SyncFeed`)."""
+
+    cursor: int
+    models: list[schema.Model] = field(default_factory=list)
+    versions: list[schema.Version] = field(default_factory=list)
+    active: list[schema.ActiveState] = field(default_factory=list)
+    tombstones: list[schema.Tombstone] = field(default_factory=list)
+    #: One plain sentence per item that could not be read (it was left out).
+    unreadable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Detail:
+    """``GET /v1/models/{uid}``, its versions read one by one (see :class:`schema.ModelDetail`)."""
+
+    model: schema.Model
+    versions: list[schema.Version] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
 class SyncTransport(Protocol):
     """The calls the sync makes to the account service (``/v1/blobs``, ``/v1/models``,
     ``/v1/sync``). Raise :class:`SyncConflict` on 409, :class:`SyncNotFound` on 404 and
@@ -79,7 +116,7 @@ class SyncTransport(Protocol):
 
     def create_model(self, body: schema.ModelCreate) -> schema.Model: ...
 
-    def get_model(self, uid: str) -> schema.ModelDetail: ...
+    def get_model(self, uid: str) -> Detail: ...
 
     def create_version(self, model_uid: str, body: schema.VersionCreate) -> schema.Version: ...
 
@@ -89,7 +126,7 @@ class SyncTransport(Protocol):
 
     def delete_version(self, model_uid: str, uid: str) -> schema.ActiveState: ...
 
-    def changes(self, since: int) -> schema.SyncFeed: ...
+    def changes(self, since: int) -> Feed: ...
 
 
 class HttpSyncTransport:
@@ -156,31 +193,98 @@ class HttpSyncTransport:
 
     def create_model(self, body: schema.ModelCreate) -> schema.Model:
         response = self._call("POST", "/v1/models", json=body.model_dump(mode="json"))
-        return schema.Model.model_validate(response.json())
+        return _parse(schema.Model, _body(response))
 
-    def get_model(self, uid: str) -> schema.ModelDetail:
-        return schema.ModelDetail.model_validate(self._call("GET", f"/v1/models/{uid}").json())
+    def get_model(self, uid: str) -> Detail:
+        body = _body(self._call("GET", f"/v1/models/{uid}"))
+        if not isinstance(body, dict):
+            raise _unreadable_answer()
+        detail = Detail(_parse(schema.Model, body.get("model")))
+        detail.versions = _items(schema.Version, body, "versions", "version", detail.unreadable)
+        return detail
 
     def create_version(self, model_uid: str, body: schema.VersionCreate) -> schema.Version:
         response = self._call(
             "POST", f"/v1/models/{model_uid}/versions", json=body.model_dump(mode="json")
         )
-        return schema.Version.model_validate(response.json())
+        return _parse(schema.Version, _body(response))
 
     def set_active(self, model_uid: str, body: schema.SetActiveRequest) -> schema.ActiveState:
         response = self._call("PUT", f"/v1/models/{model_uid}/active", json=body.model_dump())
-        return schema.ActiveState.model_validate(response.json())
+        return _parse(schema.ActiveState, _body(response))
 
     def delete_model(self, uid: str) -> None:
         self._call("DELETE", f"/v1/models/{uid}")
 
     def delete_version(self, model_uid: str, uid: str) -> schema.ActiveState:
         response = self._call("DELETE", f"/v1/models/{model_uid}/versions/{uid}")
-        return schema.ActiveState.model_validate(response.json())
+        return _parse(schema.ActiveState, _body(response))
 
-    def changes(self, since: int) -> schema.SyncFeed:
-        response = self._call("GET", "/v1/sync", params={"since": since})
-        return schema.SyncFeed.model_validate(response.json())
+    def changes(self, since: int) -> Feed:
+        body = _body(self._call("GET", "/v1/sync", params={"since": since}))
+        cursor = body.get("cursor") if isinstance(body, dict) else None
+        if not isinstance(cursor, int) or isinstance(cursor, bool) or not _is_revision(cursor):
+            raise _unreadable_answer()
+        feed = Feed(cursor)
+        feed.models = _items(schema.Model, body, "models", "model", feed.unreadable)
+        feed.versions = _items(schema.Version, body, "versions", "version", feed.unreadable)
+        feed.active = _items(
+            schema.ActiveState, body, "active", "change of active version", feed.unreadable
+        )
+        feed.tombstones = _items(schema.Tombstone, body, "tombstones", "deletion", feed.unreadable)
+        return feed
+
+
+def _unreadable_answer() -> SyncError:
+    return SyncError(
+        "The account service sent an answer this version of Kiln Studio can't read. "
+        "Update Kiln Studio, or try again later."
+    )
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        raise _unreadable_answer() from exc
+
+
+def _parse(model: type[Wire], data: Any) -> Wire:
+    try:
+        return _in_range(model.model_validate(data))
+    except (ValidationError, ValueError) as exc:
+        log.warning("the account service's answer does not fit %s: %s", model.__name__, exc)
+        raise _unreadable_answer() from exc
+
+
+def _items(model: type[Wire], body: Any, key: str, what: str, unreadable: list[str]) -> list[Wire]:
+    """``body[key]``'s items that are ``model``s; a sentence in ``unreadable`` for each other."""
+    raw = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(raw, list):
+        raise _unreadable_answer()
+    items: list[Wire] = []
+    for index, item in enumerate(raw):
+        try:
+            items.append(_in_range(model.model_validate(item)))
+        except (ValidationError, ValueError) as exc:
+            log.warning("item %d of %r from the account service is unreadable: %s", index, key, exc)
+            unreadable.append(
+                f"A {what} from the account was skipped: this version of Kiln Studio can't read it."
+            )
+    return items
+
+
+def _is_revision(value: int) -> bool:
+    return 0 <= value <= _MAX_REVISION
+
+
+def _in_range(item: Wire) -> Wire:
+    """``item``, once its revisions fit the library's 64-bit columns (else ValueError)."""
+    for name in ("revision", "active_revision"):
+        value = getattr(item, name, 0)
+        if isinstance(value, int) and not _is_revision(value):
+            raise ValueError(f"{name} {value} is out of range")
+    return item
 
 
 @dataclass
@@ -410,21 +514,36 @@ class _Run:
 
     # -- pull -------------------------------------------------------------------------------
 
+    def _note(self, message: str) -> None:
+        if message not in self.report.messages:
+            log.warning("sync: %s", message)
+            self.report.messages.append(message)
+
     def pull(self) -> bool:
         """Apply the feed after the cursor; True if unseen versions were kept under a new
         model (they need a push)."""
         snap = self.library.sync_snapshot()
         feed = self.transport.changes(snap.cursor)
-        names = {m.uid: m.name for m in feed.models}
+        for message in feed.unreadable:
+            self._note(message)
+        models = []
+        for model in feed.models:
+            problem = uid_problem(model.uid) or time_problem(model.created_at)
+            if problem is None:
+                models.append(model)
+            else:
+                self._note(f"A model from the account was skipped: {problem}.")
+        names = {m.uid: m.name for m in models}
         touched = list(dict.fromkeys([*names, *(v.model_uid for v in feed.versions)]))
         for uid in touched:
             self.cancel.raise_if_cancelled()
             if uid in snap.models:
                 local = snap.models[uid]
-                if uid in names and names[uid] != local.name:
-                    self.library.rename_model(local.id, names[uid])
+                name = _model_name(names.get(uid, ""), local.name)
+                if name != local.name:
+                    self.library.rename_model(local.id, name)
                     self.report.pulled += 1
-            elif uid not in snap.server_models:
+            elif uid not in snap.server_models and uid_problem(uid) is None:
                 self._pull_new_model(uid)
         snap = self.library.sync_snapshot()
         local_versions = snap.local_version_uids()
@@ -435,7 +554,7 @@ class _Run:
                 and version.uid not in local_versions
                 and version.uid not in snap.server_versions
             ):
-                self._insert(version, None)
+                self._insert(version, None, name=snap.models[version.model_uid].name)
         for state in feed.active:
             if self.library.sync_apply_active(
                 state.model_uid, state.active_version_uid, state.active_revision
@@ -468,15 +587,42 @@ class _Run:
             detail = self.transport.get_model(uid)
         except SyncNotFound:
             return  # deleted since: its tombstone is in the feed
-        if not detail.versions:
-            return  # not usable until its first version arrives
+        name = _model_name(detail.model.name, "")
+        for message in detail.unreadable:
+            self._note(message)
+        problem = time_problem(detail.model.created_at)
+        if detail.model.uid != uid or problem is not None:
+            self._note(f"“{name}” from the account was skipped: {problem or 'its uid differs'}.")
+            return
+        keep = [v for v in detail.versions if v.model_uid == uid and self._keepable(v, name)]
+        if not keep:
+            return  # not usable until a version it can keep arrives
         active = detail.model.active_version_uid
-        ordered = sorted(detail.versions, key=lambda v: (v.uid != active, v.number))
+        ordered = sorted(keep, key=lambda v: (v.uid != active, v.number))
         state = (active, detail.model.active_revision)
         for version in ordered:
             self.cancel.raise_if_cancelled()
-            self._insert(version, state, name=detail.model.name, created=detail.model)
+            self._insert(version, state, name=name, created=detail.model)
         self.library.sync_apply_active(uid, active, detail.model.active_revision)
+
+    def _keepable(self, version: schema.Version, model_name: str) -> bool:
+        """True when the library can keep ``version``; otherwise a note says why not."""
+        problem = version_problem(
+            uid=version.uid,
+            model_uid=version.model_uid,
+            number=version.number,
+            sha256=version.sha256,
+            filename=version.filename,
+            format=version.format,
+            companions=[(c.relpath, c.sha256) for c in version.companions],
+            thumbnail_sha=version.thumbnail_sha,
+            created_at=version.created_at,
+        )
+        if problem is None:
+            return True
+        of = f" of “{model_name}”" if model_name else ""
+        self._note(f"Version {version.number}{of} from the account was skipped: {problem}.")
+        return False
 
     def _insert(
         self,
@@ -486,12 +632,14 @@ class _Run:
         name: str = "",
         created: schema.Model | None = None,
     ) -> None:
+        if not self._keepable(version, name):
+            return
         shas = [version.sha256, *(c.sha256 for c in version.companions)]
         if version.thumbnail_sha:
             shas.append(version.thumbnail_sha)
         images = version.source.get("images")
         if isinstance(images, list):
-            shas += [i for i in images if isinstance(i, str) and len(i) == 64]
+            shas += [i for i in images if isinstance(i, str) and is_sha256(i)]
         for sha in dict.fromkeys(shas):
             if self.library.sync_has_blob(sha):
                 continue
@@ -504,7 +652,7 @@ class _Run:
             self.library.sync_store_download(dest, sha)
         self.library.sync_insert_version(
             model_uid=version.model_uid,
-            model_name=name or version.filename,
+            model_name=name or _model_name(version.filename, "Model"),
             model_created_at=created.created_at if created else version.created_at,
             uid=version.uid,
             number=version.number,
@@ -519,6 +667,12 @@ class _Run:
             server_active=state,
         )
         self.report.pulled += 1
+
+
+def _model_name(name: str, fallback: str) -> str:
+    """A name the library accepts, from one another device gave (blanks and length aside)."""
+    clean = " ".join(name.split())[:MAX_NAME_LENGTH].strip()
+    return clean or fallback
 
 
 def transport_for(account: AccountClient, *, timeout: float = 60.0) -> HttpSyncTransport:

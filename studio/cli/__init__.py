@@ -4,7 +4,8 @@ Exit codes: 0 success; 2 a usage error; 1 a failure, printed as one plain senten
 stderr; 141 (as for a process ended by SIGPIPE) when the reader of stdout went away
 (``... | head``), silently. An expected failure (a :class:`~studio.errors.KilnError`)
 prints its own message; anything else is a bug: its traceback goes to the log file and
-stderr says where.
+stderr says where. Warnings of Python and its libraries (numpy's "overflow encountered in
+cast" on a damaged file, say) go to the log file too, unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         error(f"The log folder can't be written ({exc.strerror or exc}); nothing was done.")
         return 1
+    # Library warnings become log records ("py.warnings"), so they reach the log file.
+    logging.captureWarnings(True)
     if not verbose:
         _keep_tracebacks_off_the_terminal()
     command = " ".join(filter(None, [args.command, getattr(args, "library_command", None)]))
@@ -89,11 +92,16 @@ def _detach_stdout() -> None:
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:
-    return record.exc_info is None
+    return record.exc_info is None and record.name != _WARNINGS_LOGGER
+
+
+#: Where :func:`logging.captureWarnings` sends :mod:`warnings`.
+_WARNINGS_LOGGER = "py.warnings"
 
 
 def _keep_tracebacks_off_the_terminal() -> None:
-    """On the command line stderr carries plain sentences; tracebacks go to the log file."""
+    """On the command line stderr carries plain sentences; tracebacks and library warnings
+    (with the source line they print) go to the log file."""
     for handler in logging.getLogger().handlers:
         is_terminal = isinstance(handler, logging.StreamHandler) and not isinstance(
             handler, logging.FileHandler

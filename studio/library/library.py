@@ -39,6 +39,7 @@ from studio.library import generations
 from studio.library.database import Database, is_disk_full, json_dict
 from studio.library.errors import LibraryError
 from studio.library.faults import BLOB_STORED, ROW_COMMITTED, crash_point
+from studio.library.incoming import time_problem, version_problem
 from studio.library.records import (
     FINISHED_STATUSES,
     ChangeKind,
@@ -68,6 +69,7 @@ from studio.library.store import (
     BlobStore,
     StoredBlob,
     describe_os_error,
+    is_sha256,
 )
 from studio.library.sync_state import CURSOR_KEY, LocalModel, ServerModelState, SyncSnapshot
 from studio.meshes import Limits, MeshFormat, MeshStats, Scene
@@ -79,7 +81,7 @@ from studio.meshes.units import (
     placed_for,
     resolve_placement,
 )
-from studio.safe_paths import relpath_problem
+from studio.safe_paths import inside, relpath_problem
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 log = logging.getLogger(__name__)
@@ -681,7 +683,13 @@ class Library:
                     f"The picture “{image.filename}” of this generation is missing from the "
                     "library folder."
                 )
-            dest = folder / f"{image.slot}-{_safe_filename(image.filename)}"
+            try:
+                dest = inside(folder, f"{image.slot}-{_safe_filename(image.filename)}")
+            except ValueError:
+                raise LibraryError(
+                    f"The picture “{image.filename}” of this generation has a name this "
+                    "computer can't use for a file."
+                ) from None
             if not dest.exists():
                 staging = self._store.new_temp_path(suffix=dest.suffix)
                 _link_or_copy(self._store.path(image.sha256), staging)
@@ -1011,6 +1019,19 @@ class Library:
         ``cache/<version uid>/``; treat them as read-only.
         """
         self._check_open()
+        outside = LibraryError(
+            f"Could not prepare “{version.filename}” for opening: the library names one of its "
+            "files with a path outside its folder, so nothing was written. Import the file again."
+        )
+        # Stored paths may come from a damaged database or another device: each target is
+        # checked, after resolving links, to stay in its folder before anything is written.
+        try:
+            if "/" in version.uid:
+                raise ValueError("a uid is one folder name")
+            inside(self.cache_dir, version.uid)
+        except ValueError:
+            log.warning("version %s has an unsafe uid %r", version.id, version.uid)
+            raise outside from None
         target = self.cache_dir / version.uid
         main_name = _safe_filename(version.filename)
         if _cache_complete(target, main_name, version):
@@ -1021,7 +1042,13 @@ class Library:
             staging.mkdir()
             _link_or_copy(self._store.path(version.sha256), staging / main_name)
             for companion in version.companions:
-                dest = staging.joinpath(*PurePosixPath(companion.relpath).parts)
+                try:
+                    dest = inside(staging, companion.relpath)
+                except ValueError:
+                    log.warning(
+                        "version %s has an unsafe companion path %r", version.id, companion.relpath
+                    )
+                    raise outside from None
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(self._store.path(companion.sha256), dest)
             if target.exists():
@@ -1367,6 +1394,20 @@ class Library:
         server's active state is recorded in the same commit. A local version the server
         has never seen that holds the same number moves to the next free number.
         """
+        problem = version_problem(
+            uid=uid,
+            model_uid=model_uid,
+            number=number,
+            sha256=sha256,
+            filename=filename,
+            format=format,
+            companions=companions,
+            thumbnail_sha=thumbnail_sha,
+            created_at=created_at,
+        )
+        problem = problem or time_problem(model_created_at)
+        if problem is not None:
+            raise LibraryError(f"A version from the account was not added: {problem}.")
         shas = [sha256, *(sha for _, sha in companions), *_source_images(dict(source))]
         if thumbnail_sha:
             shas.append(thumbnail_sha)
@@ -1819,7 +1860,7 @@ def _source_images(source: Any) -> list[str]:
     images = source.get("images") if isinstance(source, dict) else None
     if not isinstance(images, list):
         return []
-    return [image for image in images if isinstance(image, str) and len(image) == 64]
+    return [image for image in images if isinstance(image, str) and is_sha256(image)]
 
 
 _IMAGES_SQL = text(
@@ -1990,22 +2031,29 @@ def _safe_filename(name: str) -> str:
 
 def _cache_complete(target: Path, main_name: str, version: VersionRecord) -> bool:
     try:
-        if (target / main_name).stat().st_size != version.file_size:
+        if target.is_symlink() or (target / main_name).stat().st_size != version.file_size:
             return False
         return all(
-            target.joinpath(*PurePosixPath(c.relpath).parts).stat().st_size == c.file_size
-            for c in version.companions
+            inside(target, c.relpath).stat().st_size == c.file_size for c in version.companions
         )
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
+    """Link (or copy) ``source`` to ``dest``, which must not exist: nothing is overwritten.
+
+    ``dest`` may otherwise be a hard link into the store, or a file that isn't ours.
+    """
     try:
         os.link(source, dest)
+    except FileExistsError:
+        raise
     except OSError:
-        # Other filesystem, FAT, or a platform without hard links: copy instead.
-        shutil.copyfile(source, dest)
+        # Other filesystem, FAT, or a platform without hard links: copy instead, into a new
+        # file only ("x" fails on anything already there, a symbolic link included).
+        with source.open("rb") as src, dest.open("xb") as out:
+            shutil.copyfileobj(src, out, CHUNK_SIZE)
 
 
 def _remove_tree(path: Path) -> None:

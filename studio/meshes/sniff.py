@@ -177,7 +177,8 @@ def _detect_zip(path: Path) -> MeshFormat:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        # NotImplementedError: a "version needed to extract" zipfile doesn't know.
         raise MeshFormatError(f"{label} is a damaged ZIP archive, not a 3D model.") from None
     lowered = [name.lower() for name in names]
     if any(n.startswith("3d/") and n.endswith(".model") for n in lowered):

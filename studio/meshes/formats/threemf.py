@@ -5,6 +5,11 @@ the declared sizes and compression ratios of the entries we read must be within
 :class:`~studio.meshes.limits.Limits`, and reading stops at the declared size whatever
 the archive claims later. XML with a DTD is refused (3MF never needs one, and entity
 expansion is another way to blow up memory).
+
+Components place objects inside objects, so a few hundred bytes can place one box a
+million times. Before anything is expanded, the instanced triangles and placements are
+counted from the component graph (each object once, memoised), and a file past the triangle
+limit or :data:`MAX_PLACEMENTS` is refused at once.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ _UNITS = ("micron", "millimeter", "centimeter", "inch", "foot", "meter")
 _READ_CHUNK = 1 << 20
 #: Components may nest; deeper than this is a cycle or an attack.
 _MAX_DEPTH = 32
+#: Placed objects (parts) a 3MF may expand to. A build plate holds dozens or hundreds; each
+#: placement is a part of its own to measure and draw (about a millisecond each today).
+MAX_PLACEMENTS = 1_000
 
 
 @dataclass
@@ -171,13 +179,80 @@ def read(request: ReadRequest) -> Scene:
         root_name = root_model_name(zipped)
         root = archive.model(root_name)
         request.progress(0.7, "Reading file")
-        parts: list[Part] = []
         items = root.items or [(oid, "", np.eye(4)) for oid in _top_objects(root)]
+        _check_expansion(archive, root, root_name, items)
+        parts: list[Part] = []
         for object_id, model_path, transform in items:
-            model = archive.model(model_path) if model_path else root
-            parts.extend(_place(archive, model, root_name, object_id, transform, 0))
-            check_triangles(request.path, sum(p.n_faces for p in parts), request.limits)
+            model, model_name = _item_model(archive, root, root_name, model_path)
+            parts.extend(_place(archive, model, model_name, object_id, transform, 0))
     return Scene(parts, MeshFormat.THREEMF, unit=root.unit)
+
+
+def _item_model(
+    archive: _Archive, root: _Model, root_name: str, model_path: str
+) -> tuple[_Model, str]:
+    if model_path and model_path.lstrip("/") != root_name.lstrip("/"):
+        return archive.model(model_path), model_path
+    return root, root_name
+
+
+def _check_expansion(
+    archive: _Archive, root: _Model, root_name: str, items: list[tuple[str, str, Float64Array]]
+) -> None:
+    """Refuse a file whose components expand past the limits, before expanding any."""
+    counter = _ExpansionCounter(archive)
+    triangles = placements = 0
+    for object_id, model_path, _transform in items:
+        model, model_name = _item_model(archive, root, root_name, model_path)
+        item_triangles, item_placements = counter.count(model, model_name, object_id, 0)
+        triangles += item_triangles
+        placements += item_placements
+    request = archive.request
+    check_triangles(request.path, triangles, request.limits)
+    if placements > MAX_PLACEMENTS:
+        raise MeshLimitError(
+            f"{request.label} places its objects {placements:,} times, more than the "
+            f"{MAX_PLACEMENTS:,} placements a model may have, so it was not opened."
+        )
+
+
+class _ExpansionCounter:
+    """(triangles, placements) an object expands to, each object counted once."""
+
+    def __init__(self, archive: _Archive) -> None:
+        self.archive = archive
+        self.counts: dict[tuple[str, str], tuple[int, int]] = {}
+        self.open: set[tuple[str, str]] = set()
+
+    def count(self, model: _Model, model_name: str, object_id: str, depth: int) -> tuple[int, int]:
+        key = (model_name.lstrip("/"), object_id)
+        if key in self.counts:
+            return self.counts[key]
+        label = self.archive.request.label
+        if key in self.open:
+            raise MeshFormatError(
+                f"{label} is damaged: its components contain themselves, so it has no end."
+            )
+        if depth > _MAX_DEPTH:
+            raise MeshFormatError(
+                f"{label} is damaged: its components nest more than {_MAX_DEPTH} levels deep."
+            )
+        obj = model.objects.get(object_id)
+        if obj is None:
+            raise MeshFormatError(
+                f"{label} is damaged: it places an object (“{object_id[:40]}”) it does not define."
+            )
+        self.open.add(key)
+        own = 0 if obj.triangles is None or obj.vertices is None else len(obj.triangles)
+        triangles, placements = own, int(own > 0)
+        for child_id, child_path, _transform in obj.components:
+            child_model, child_name = _item_model(self.archive, model, model_name, child_path)
+            child = self.count(child_model, child_name, child_id, depth + 1)
+            triangles += child[0]
+            placements += child[1]
+        self.open.discard(key)
+        self.counts[key] = (triangles, placements)
+        return triangles, placements
 
 
 def _top_objects(model: _Model) -> list[str]:
@@ -214,9 +289,7 @@ def _place(
             material=material,
         )
     for child_id, child_path, child_transform in obj.components:
-        child_model, child_name = model, model_name
-        if child_path and child_path.lstrip("/") != model_name.lstrip("/"):
-            child_model, child_name = archive.model(child_path), child_path
+        child_model, child_name = _item_model(archive, model, model_name, child_path)
         yield from _place(
             archive, child_model, child_name, child_id, child_transform @ transform, depth + 1
         )
