@@ -1,4 +1,4 @@
-"""Relays the library's plain-Python change events onto the GUI thread as a Qt signal."""
+"""Relays the library's change events (a psygnal signal) onto the GUI thread as a Qt signal."""
 
 from __future__ import annotations
 

@@ -171,6 +171,11 @@ class Library:
         library = cls(data_dir, database, store)
         # Crash leftovers; a running writer's temp files are young and have a live owner.
         library._sweep_temp(STALE_TEMP_AGE)
+        try:
+            library.purge_deleted()
+        except BaseException:
+            library.close()
+            raise
         return library
 
     def close(self) -> None:
@@ -1157,6 +1162,28 @@ class Library:
                 _remove_tree(entry)
                 removed += 1
         return removed
+
+    def purge_deleted(self, *, grace: float = DELETE_GRACE) -> int:
+        """Remove for good the models and versions deleted more than ``grace`` seconds ago,
+        with the files only they used. Runs at :meth:`open`; a long-running app may call it
+        now and then (the sync pushes a deletion only once it is purged). Returns how many
+        versions were removed."""
+        cutoff = utcnow() - timedelta(seconds=max(grace, 0.0))
+
+        def change(session: Session) -> _Written:
+            doomed = session.execute(
+                select(Version.id, Version.uid).where(
+                    or_(
+                        Version.deleted_at <= cutoff,
+                        Version.model_id.in_(select(Model.id).where(Model.deleted_at <= cutoff)),
+                    )
+                )
+            ).all()
+            released = _blobs_of(session, [row.id for row in doomed])
+            _purge_deleted(session, cutoff)
+            return _Written((), released, frozenset(row.uid for row in doomed))
+
+        return len(self._apply(change).released_uids)
 
     def check(self, *, verify_hashes: bool = False) -> list[str]:
         """Consistency problems, one sentence each; an empty list means all is well.

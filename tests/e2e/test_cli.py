@@ -35,6 +35,8 @@ STATS_KEYS = {
     "bodies",
     "file_size",
     "unit",
+    "open_edges",
+    "nonmanifold_edges",
 }
 MODEL_KEYS = {
     "id",
@@ -57,6 +59,11 @@ VERSION_KEYS = {
     "stats",
     "created_at",
     "thumbnail_sha",
+    "unit",
+    "up_axis",
+    "unit_is_default",
+    "unit_is_assumed",
+    "up_axis_is_default",
 }
 
 
@@ -396,8 +403,11 @@ def test_deleting_a_model_needs_yes(cli: Cli, generated_dir: Path) -> None:
     assert len(cli.library("list", "--json").json()["models"]) == 1
 
     out = cli.library("delete", str(model), "--yes").stdout
-    assert out == "Deleted “box-binary” and its 1 version.\n"
+    assert out == f"Deleted “box-binary” and its 1 version. Undo with: library restore {model}\n"
     assert cli.library("list", "--json").json() == {"models": []}
+    out = cli.library("restore", str(model)).stdout
+    assert out == "Restored “box-binary” with its 1 version.\n"
+    assert len(cli.library("list", "--json").json()["models"]) == 1
 
 
 def test_help(cli: Cli) -> None:
@@ -503,9 +513,11 @@ def test_list_and_versions(cli: Cli, generated_dir: Path) -> None:
         "Format",
         "Triangles",
         "Size",
+        "Unit",
+        "Up",
     ]
     assert lines[2].split()[:5] == ["v2", "active", "import", "of", "quads.off"]
-    assert lines[2].split()[-4:] == ["OFF", "12", str(versions[0]["file_size"]), "bytes"]
+    assert lines[2].split()[-6:] == ["OFF", "12", str(versions[0]["file_size"]), "bytes", "mm", "Z"]
     assert lines[3].split()[:4] == ["v1", "import", "of", "box-binary.stl"]
 
 
@@ -519,12 +531,55 @@ def test_activate_and_delete_version(cli: Cli, generated_dir: Path) -> None:
     assert _active(cli, model) == 1
 
     out = cli.library("delete-version", str(model), "1").stdout
-    assert out == "Deleted version 1 of “box-binary”; version 3 is active.\n"
+    assert out == (
+        "Deleted version 1 of “box-binary”; version 3 is active. "
+        f"Undo with: library restore {model} 1\n"
+    )
     assert _active(cli, model) == 3
     numbers = [
         v["number"] for v in cli.library("versions", str(model), "--json").json()["versions"]
     ]
     assert numbers == [3, 2]
+
+
+def test_restore_brings_a_deleted_version_back_with_its_number(
+    cli: Cli, generated_dir: Path
+) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    cli.import_(generated_dir / "quads.off", "--model", str(model))
+    cli.library("delete-version", str(model), "2")
+    assert _active(cli, model) == 1
+    out = cli.library("restore", str(model), "2").stdout
+    assert out == "Restored version 2 (active) of “box-binary”.\n"
+    assert _active(cli, model) == 2
+    run = cli.library("restore", str(model), "7", expect=1)
+    assert assert_one_plain_line(run.stderr) == "“box-binary” has no version 7."
+    assert "good order" in cli.library("check").stdout
+
+
+def test_set_units_changes_the_versions_table_and_the_export(
+    cli: Cli, generated_dir: Path, tmp_path: Path
+) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    out = cli.library("set-units", str(model), "1", "--unit", "cm", "--up", "y").stdout
+    assert out == "Version 1 of “box-binary” is in cm (set), Y up.\n"
+    row = cli.library("versions", str(model)).stdout.splitlines()[2].split()
+    assert row[-4:] == ["cm", "(set)", "Y", "(set)"]
+    version = cli.library("versions", str(model), "--json").json()["versions"][0]
+    assert (version["unit"], version["up_axis"]) == ("cm", "Y")
+    assert not version["unit_is_default"]
+    # Dimensions stay in the file's numbers; the record says they are centimetres.
+    assert version["stats"]["dimensions"] == [10.0, 20.0, 30.0]
+    out_stl = tmp_path / "mm.stl"
+    cli.library("export", str(model), out_stl)
+    # 10 × 20 × 30 cm, made Y up, is 100 × 300 × 200 mm Z up.
+    assert cli.run("inspect", out_stl, "--json").json()["dimensions"] == pytest.approx(
+        [100.0, 300.0, 200.0]
+    )
+    back = cli.library("set-units", str(model), "1", "--unit", "default", "--up", "default")
+    assert back.stdout == "Version 1 of “box-binary” is in mm, Z up.\n"
+    run = cli.library("set-units", str(model), "1", expect=2)
+    assert "--unit" in run.stderr
 
 
 def _active(cli: Cli, model: int) -> int:

@@ -231,3 +231,30 @@ def test_a_thumbnail_made_after_a_delete_survives_the_undo(library: Library) -> 
     library.restore_version(model_id, 3)
     assert library.thumbnail_path(version.id) is not None
     assert library.check() == []
+
+
+def test_opening_the_library_purges_deletes_older_than_an_hour(tmp_path: Path) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    with Library.open(data) as library:
+        model_id = three_versions(library)
+        old = library.get_version(model_id, 2)
+        library.delete_version(model_id, 2)
+        library.delete_version(model_id, 3)  # recent: stays restorable
+        other = add_stl(library, seed=9, name="Cup").model.id
+        library.delete_model(other)
+    with sqlite3.connect(data / "library.sqlite3") as conn:
+        conn.execute(
+            "UPDATE versions SET deleted_at = datetime(deleted_at, '-2 hours') WHERE number = 2"
+        )
+        conn.execute("UPDATE models SET deleted_at = datetime(deleted_at, '-2 hours')")
+    with Library.open(data) as library:
+        assert not library.blob_path(old.sha256).exists()
+        with pytest.raises(LibraryError, match="removed for good"):
+            library.restore_version(model_id, 2)
+        with pytest.raises(LibraryError, match="removed for good"):
+            library.restore_model(other)
+        assert library.restore_version(model_id, 3).number == 3
+        assert library.purge_deleted() == 0
+        assert library.check() == []
