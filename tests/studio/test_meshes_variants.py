@@ -1,0 +1,296 @@
+"""Real-world variants other programs open, and damaged files that must say exactly why.
+
+Issue 8 findings 3 (an ASCII PLY cut short), 6 (OFF face colours, odd whitespace), 7
+(PrusaSlicer's CR-only and "nonstandard" STLs), 9 (an OBJ vertex with two coordinates)
+and 10 (textures over the pixel limit). Every file is written here, by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from studio.meshes import Limits, MeshFormat, MeshFormatError, compute_stats, load, sniff
+from tests.gltf_files import GltfFile
+
+
+def assert_plain(error: BaseException, name: str) -> str:
+    message = str(error)
+    assert f"“{name}”" in message
+    assert "Error" not in message
+    assert "Traceback" not in message
+    assert message.endswith(".")
+    return message
+
+
+# -- finding 3: an ASCII PLY that promises more than it holds ------------------------------
+
+
+def ascii_ply(vertex_count: int, face_count: int, mesh: trimesh.Trimesh) -> str:
+    header = [
+        "ply",
+        "format ascii 1.0",
+        f"element vertex {vertex_count}",
+        "property float x",
+        "property float y",
+        "property float z",
+        f"element face {face_count}",
+        "property list uchar int vertex_indices",
+        "end_header",
+    ]
+    body = [f"{x} {y} {z}" for x, y, z in mesh.vertices]
+    body += [f"3 {a} {b} {c}" for a, b, c in mesh.faces]
+    return "\n".join(header + body) + "\n"
+
+
+@pytest.mark.parametrize(("vertices", "faces"), [(8, 999_999_999), (8, 13), (9, 12)])
+def test_an_ascii_ply_that_promises_more_is_cut_short(
+    tmp_path: Path, vertices: int, faces: int
+) -> None:
+    path = tmp_path / "short.ply"
+    path.write_text(ascii_ply(vertices, faces, trimesh.creation.box()))
+    with pytest.raises(MeshFormatError) as caught:
+        load(path)
+    assert "cut short" in assert_plain(caught.value, "short.ply")
+
+
+def test_an_ascii_ply_that_holds_what_it_promises_loads(tmp_path: Path) -> None:
+    box = trimesh.creation.box((1, 2, 3))
+    path = tmp_path / "box.ply"
+    path.write_text(ascii_ply(8, 12, box))
+    stats = compute_stats(load(path))
+    assert stats.faces == 12
+    assert stats.volume == pytest.approx(6.0)
+
+
+# -- finding 6: OFF with face colours, and with odd whitespace -----------------------------
+
+_OFF_CUBE = """\
+  1.0   0.0   1.0
+  0.0   1.0   1.0 # a comment after a vertex
+ -1.0   0.0   1.0
+  0.0  -1.0   1.0
+  1.0   0.0  -1.0
+  0.0   1.0  -1.0
+ -1.0   0.0  -1.0
+  0.0  -1.0  -1.0
+  4  0 1 2 3  1.000 0.000 0.000 0.75
+  4  7 4 0 3  0.300 0.400 0.000 0.75
+  4  4 5 1 0  0.200 0.500 0.100 0.75
+  4  5 6 2 1  0.100 0.600 0.200 0.75
+  4  3 2 6 7  0.000 0.700 0.300 0.75
+  4  6 5 4 7  0.000 1.000 0.000 0.75
+"""
+_OFF_VARIANTS = {
+    "comments.off": "OFF\n#\n#  A cube with RGBA colours on its faces.\n#\n\n8 6 12\n" + _OFF_CUBE,
+    "whitespace.off": "\t" + " " * 60 + "OFF8 6 12 # counts glued to the keyword\n" + _OFF_CUBE,
+}
+
+
+def _integer_colours(text: str) -> str:
+    """The same cube with its colours written as 0-255 integers."""
+    lines = []
+    for line in text.splitlines():
+        words = line.split("#")[0].split()
+        if len(words) == 9:
+            colour = [str(round(float(w) * 255)) for w in words[5:]]
+            line = " ".join(words[:5] + colour)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+_OFF_VARIANTS["integer-colours.off"] = "OFF\n8 6 12\n" + _integer_colours(_OFF_CUBE)
+
+
+@pytest.mark.parametrize("name", sorted(_OFF_VARIANTS))
+def test_off_faces_followed_by_colours_load_with_face_colours(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(_OFF_VARIANTS[name])
+    assert sniff(path).format is MeshFormat.OFF
+    scene = load(path)
+    (part,) = scene.parts
+    reference = trimesh.load(
+        io.BytesIO(_OFF_VARIANTS["comments.off"].encode()), file_type="off", process=False
+    )
+    assert part.n_faces == 12
+    stats = compute_stats(scene)
+    assert stats.area == pytest.approx(reference.area)
+    assert stats.volume == pytest.approx(abs(reference.volume))
+    assert stats.watertight
+    # Each quad's two triangles carry its colour, on every corner.
+    assert part.colors is not None
+    corners = part.colors[part.face_indices()]
+    assert (corners == corners[:, :1]).all()
+    np.testing.assert_array_equal(corners[0, 0], [255, 0, 0, 191])
+    np.testing.assert_array_equal(corners[2, 0], [76, 102, 0, 191])
+    np.testing.assert_array_equal(corners[11, 0], [0, 255, 0, 191])
+
+
+# -- finding 7: STL as PrusaSlicer's tests write it ----------------------------------------
+
+
+def box_stl_lines(size: float = 20.0) -> list[str]:
+    box = trimesh.creation.box((size, size, size))
+    box.apply_translation([size / 2] * 3)
+    lines = ["solid STL generated by hand"]
+    for face, normal in zip(box.faces, box.face_normals, strict=True):
+        lines.append(f"  facet normal {normal[0]:e} {normal[1]:e} {normal[2]:e}")
+        lines.append("    outer loop")
+        lines += [f"      vertex {x:e} {y:e} {z:e}" for x, y, z in box.vertices[face]]
+        lines += ["    endloop", "  endfacet"]
+    return [*lines, "endsolid STL generated by hand"]
+
+
+def assert_20mm_box(path: Path) -> None:
+    scene = load(path)
+    stats = compute_stats(scene)
+    assert stats.faces == 12
+    assert stats.dimensions == pytest.approx([20.0, 20.0, 20.0])
+    assert stats.volume == pytest.approx(8000.0)
+    assert stats.watertight
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_ascii_stl_with_any_line_ending(tmp_path: Path, newline: str) -> None:
+    path = tmp_path / "20mmbox.stl"
+    path.write_bytes(newline.join(box_stl_lines()).encode() + newline.encode())
+    assert_20mm_box(path)
+
+
+def test_nonstandard_ascii_stl_loads_like_slicers_load_it(tmp_path: Path) -> None:
+    # Text after ending tags and normals that are not numbers, as in PrusaSlicer's
+    # 20mmbox-nonstandard.stl: the corners are what counts.
+    lines = box_stl_lines()
+    lines[1] = "  facet normal +inf  -inf  weirdvalue"
+    lines = [
+        line + (" blah" if "endfacet" in line else " foo" if "endloop" in line else "")
+        for line in lines
+    ]
+    lines[-1] = "endsolid some blah blah"
+    path = tmp_path / "20mmbox-nonstandard.stl"
+    path.write_text("\n".join(lines) + "\n")
+    assert_20mm_box(path)
+
+
+def test_ascii_stl_with_a_bad_corner_is_still_damaged(tmp_path: Path) -> None:
+    lines = box_stl_lines()
+    lines[3] = "      vertex 0 zero 0"
+    path = tmp_path / "bad.stl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MeshFormatError) as caught:
+        load(path)
+    assert "damaged" in assert_plain(caught.value, "bad.stl")
+
+
+# -- finding 9: vertices must be three finite numbers --------------------------------------
+
+
+def test_an_obj_vertex_with_two_coordinates_is_refused_plainly(tmp_path: Path) -> None:
+    path = tmp_path / "flat.obj"
+    path.write_text("v 1 2\nv 0 0 0\nv 1 0 0\nf 1 2 3\n")
+    with pytest.raises(MeshFormatError) as caught:
+        load(path)
+    assert "three" in assert_plain(caught.value, "flat.obj")
+
+
+# -- finding 10: textures over the pixel limit ---------------------------------------------
+
+
+def textured_gltf(image: bytes | np.ndarray) -> GltfFile:
+    f = GltfFile()
+    texture = f.image(image, name="paint")
+    material = f.material(
+        name="paint", pbrMetallicRoughness={"baseColorTexture": {"index": texture}}
+    )
+    v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float32)
+    uv = np.array([[0, 1], [1, 1], [1, 0], [0, 0]], dtype=np.float32)
+    faces = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
+    f.scene(f.node(f.mesh(f.primitive(v, faces, uv=uv, material=material))))
+    return f
+
+
+def gradient(width: int, height: int) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    return np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 90)], -1).astype(np.uint8)
+
+
+def test_a_texture_over_the_limit_is_scaled_down_with_a_note(tmp_path: Path) -> None:
+    path = textured_gltf(gradient(400, 100)).write(tmp_path / "wide.glb")
+    scene = load(path, limits=Limits(max_texture_pixels=10_000))
+    material = scene.parts[0].material
+    assert material is not None
+    texture = material.base_color_texture
+    assert texture is not None
+    height, width = texture.image.shape[:2]
+    assert (width, height) == (200, 50)  # the aspect ratio is kept, 10,000 pixels
+    # Still the same picture: red grows left to right, green top to bottom.
+    assert texture.image[25, 0, 0] < 10 < 245 < texture.image[25, -1, 0]
+    assert texture.image[0, 100, 1] < 10 < 245 < texture.image[-1, 100, 1]
+    (note,) = [n for n in scene.notes if "paint" in n]
+    assert "400 × 100" in note
+    assert "scaled down to 200 × 50" in note
+    assert "Settings" in note
+
+
+def test_a_texture_far_over_the_limit_is_left_out_with_a_note(tmp_path: Path) -> None:
+    path = textured_gltf(gradient(1000, 1000)).write(tmp_path / "huge.glb")
+    scene = load(path, limits=Limits(max_texture_pixels=10_000))
+    material = scene.parts[0].material
+    assert material is not None
+    assert material.base_color_texture is None
+    assert scene.n_faces == 2
+    assert any("left out" in n and "1,000 × 1,000" in n for n in scene.notes)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` × ``height`` pixels and holds almost none: a bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(("side", "words"), [(30_000, "left out"), (10_000, "could not be read")])
+def test_decompression_bombs_are_refused_in_plain_words_without_pillow_warnings(
+    tmp_path: Path, side: int, words: str
+) -> None:
+    # 900 megapixels: refused unread; 100 megapixels: over Pillow's warning threshold, a
+    # candidate for scaling down, but its pixels are not there.
+    path = textured_gltf(png_header_only(side, side)).write(tmp_path / "bomb.glb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scene = load(path)
+    assert scene.n_faces == 2
+    material = scene.parts[0].material
+    assert material is not None
+    assert material.base_color_texture is None
+    assert any(words in n and "“paint”" in n for n in scene.notes), scene.notes
+
+
+def test_an_obj_texture_over_the_limit_is_scaled_down_too(tmp_path: Path) -> None:
+    Image.fromarray(gradient(300, 300)).save(tmp_path / "wood.png")
+    (tmp_path / "crate.mtl").write_text("newmtl wood\nKd 1 1 1\nmap_Kd wood.png\n")
+    (tmp_path / "crate.obj").write_text(
+        "mtllib crate.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\n"
+        "usemtl wood\nf 1/1 2/2 3/3\n"
+    )
+    scene = load(tmp_path / "crate.obj", limits=Limits(max_texture_pixels=22_500))
+    material = scene.parts[0].material
+    assert material is not None
+    assert material.base_color_texture is not None
+    assert material.base_color_texture.image.shape[:2] == (150, 150)
+    assert any("“wood.png”" in n and "scaled down to 150 × 150" in n for n in scene.notes)
