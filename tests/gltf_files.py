@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,17 @@ def cube() -> tuple[np.ndarray, np.ndarray]:
         dtype=np.uint32,
     )  # fmt: skip
     return v, f
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` × ``height`` pixels and holds almost none: a bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )

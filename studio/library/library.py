@@ -298,7 +298,7 @@ class Library:
             stats = meshes.compute_stats(scene, progress=_scaled(progress, 0.6, 0.8), cancel=cancel)
         cancel.raise_if_cancelled()
         files: dict[str, FileSource] = {path.name: path}
-        notes = list(scene.notes)
+        notes = list(stats.notes)  # the load's notes and the measurement's
         if sniffed.note and sniffed.note not in notes:
             notes.append(sniffed.note)
         folder = path.parent.resolve()

@@ -8,9 +8,7 @@ and 10 (textures over the pixel limit). Every file is written here, by hand.
 from __future__ import annotations
 
 import io
-import struct
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import trimesh
 from PIL import Image
 
 from studio.meshes import Limits, MeshFormat, MeshFormatError, compute_stats, load, sniff
-from tests.gltf_files import GltfFile
+from tests.gltf_files import GltfFile, png_header_only
 
 
 def assert_plain(error: BaseException, name: str) -> str:
@@ -250,20 +248,6 @@ def test_a_texture_far_over_the_limit_is_left_out_with_a_note(tmp_path: Path) ->
     assert any("left out" in n and "1,000 × 1,000" in n for n in scene.notes)
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims ``width`` × ``height`` pixels and holds almost none: a bomb."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(("side", "words"), [(30_000, "left out"), (10_000, "could not be read")])
 def test_decompression_bombs_are_refused_in_plain_words_without_pillow_warnings(
     tmp_path: Path, side: int, words: str
@@ -294,3 +278,10 @@ def test_an_obj_texture_over_the_limit_is_scaled_down_too(tmp_path: Path) -> Non
     assert material.base_color_texture is not None
     assert material.base_color_texture.image.shape[:2] == (150, 150)
     assert any("“wood.png”" in n and "scaled down to 150 × 150" in n for n in scene.notes)
+
+
+def test_the_texture_limit_default_is_the_same_in_settings_and_limits() -> None:
+    from studio.meshes.limits import DEFAULT_TEXTURE_PIXELS
+    from studio.settings import Settings
+
+    assert Settings().max_texture_pixels == DEFAULT_TEXTURE_PIXELS == Limits().max_texture_pixels
