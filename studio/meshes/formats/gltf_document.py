@@ -37,6 +37,11 @@ COMPONENTS: dict[int, np.dtype[Any]] = {
 WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
 
+def component_type(value: Any) -> np.dtype[Any] | None:
+    """The dtype a ``componentType`` names, or ``None`` (also for lists and other junk)."""
+    return COMPONENTS.get(value) if isinstance(value, int) else None
+
+
 class Damaged(Exception):
     """The file breaks the format; the message is the plain reason, lower case, no stop."""
 
@@ -205,8 +210,9 @@ class GltfDocument:
             The element widths this use allows (3 for positions, 2 for UVs, ...).
         """
         entry = self.accessor_entry(index)
-        dtype = COMPONENTS.get(entry.get("componentType"))  # type: ignore[arg-type]
-        width = WIDTHS.get(entry.get("type"))  # type: ignore[arg-type]
+        dtype = component_type(entry.get("componentType"))
+        kind = entry.get("type")
+        width = WIDTHS.get(kind) if isinstance(kind, str) else None
         if dtype is None or width is None:
             raise Damaged(f"its {what} have an unknown number format")
         if width not in widths:
@@ -253,7 +259,7 @@ class GltfDocument:
         values = sparse.get("values")
         if not isinstance(indices, dict) or not isinstance(values, dict):
             raise Damaged(f"the sparse part of its {what} is malformed")
-        index_type = COMPONENTS.get(indices.get("componentType"))  # type: ignore[arg-type]
+        index_type = component_type(indices.get("componentType"))
         if index_type is None or index_type.kind != "u":
             raise Damaged(f"the sparse part of its {what} is malformed")
         where = self._packed(indices, index_type, 1, n, what).reshape(-1)

@@ -28,10 +28,10 @@ import numpy.typing as npt
 
 from studio.meshes.errors import MeshFormatError, MeshLimitError
 from studio.meshes.formats.gltf_document import (
-    COMPONENTS,
     Damaged,
     GltfDocument,
     as_float,
+    component_type,
     count_of,
     decode_data_uri,
 )
@@ -562,7 +562,7 @@ class SceneBuilder:
             values = np.asarray(found["data"])
             values = values.reshape(values.shape[0], -1)
             accessor = self.doc.accessor_entry(attributes[name])
-            dtype = COMPONENTS.get(accessor.get("componentType"))  # type: ignore[arg-type]
+            dtype = component_type(accessor.get("componentType"))
             if values.dtype.kind in "ui" and dtype is not None and dtype.kind in "ui":
                 values = values.astype(dtype)  # as the accessor says, so "normalized" applies
             out[name] = values
