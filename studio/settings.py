@@ -73,6 +73,9 @@ class Settings(EventedModel):
     last_directory: str = ""
     max_file_size: int = Field(default=2 * 1024**3, gt=0)
     max_triangles: int = Field(default=50_000_000, gt=0)
+    #: Pixels a texture keeps; larger ones are scaled down. 8192 × 8192, as
+    #: studio.meshes.limits.DEFAULT_TEXTURE_PIXELS (not imported: it would pull in numpy).
+    max_texture_pixels: int = Field(default=8192 * 8192, gt=0)
     first_launch_done: bool = False
     #: Provider endpoints; empty means the provider's own public address.
     meshy_base_url: str = ""
@@ -133,6 +136,7 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _flat_vi
 ENV_FIELDS = {
     "max_file_size": "KILN_MAX_FILE_SIZE",
     "max_triangles": "KILN_MAX_TRIANGLES",
+    "max_texture_pixels": "KILN_MAX_TEXTURE_PIXELS",
     "account_url": "KILN_ACCOUNT_URL",
 }
 

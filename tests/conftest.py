@@ -25,7 +25,12 @@ def kiln_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KilnDirs:
     monkeypatch.setenv("KILN_DATA_DIR", str(dirs.data))
     monkeypatch.setenv("KILN_CONFIG_DIR", str(dirs.config))
     monkeypatch.setenv("KILN_LOG_DIR", str(dirs.logs))
-    for var in ("KILN_MAX_FILE_SIZE", "KILN_MAX_TRIANGLES", "KILN_CRASH_AT"):
+    for var in (
+        "KILN_MAX_FILE_SIZE",
+        "KILN_MAX_TRIANGLES",
+        "KILN_MAX_TEXTURE_PIXELS",
+        "KILN_CRASH_AT",
+    ):
         monkeypatch.delenv(var, raising=False)
     return dirs
 

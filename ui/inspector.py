@@ -65,6 +65,12 @@ class Inspector(QtWidgets.QWidget):
         self.warnings.setObjectName("inspectorWarnings")
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet("color: #f0b36b; padding: 4px;")
+        # What the load changed or left out (a texture scaled down, a unit assumed, ...).
+        self.notes = QtWidgets.QLabel("")
+        self.notes.setObjectName("inspectorNotes")
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setStyleSheet("color: palette(mid); padding: 4px;")
         self.repair_button = QtWidgets.QPushButton("Repair as a new version")
         self.repair_button.setObjectName("repairButton")
         self.repair_button.setToolTip(
@@ -78,6 +84,7 @@ class Inspector(QtWidgets.QWidget):
         layout.addWidget(self.title)
         layout.addLayout(form)
         layout.addWidget(self.warnings)
+        layout.addWidget(self.notes)
         layout.addWidget(self.repair_button)
         self.highlight = QtWidgets.QCheckBox("Highlight open and non-manifold edges")
         self.highlight.setObjectName("highlightEdges")
@@ -113,6 +120,7 @@ class Inspector(QtWidgets.QWidget):
         for value in self.values.values():
             value.setText("…")
         self.warnings.setText("Measuring…")
+        self.notes.setText("")
         self.repair_button.setEnabled(False)
 
     def clear(self) -> None:
@@ -121,6 +129,7 @@ class Inspector(QtWidgets.QWidget):
         for value in self.values.values():
             value.setText("—")
         self.warnings.setText("")
+        self.notes.setText("")
         self.repair_button.setEnabled(False)
 
     def show_stats(self, title: str, stats: dict[str, Any], *, can_repair: bool) -> None:
@@ -131,6 +140,9 @@ class Inspector(QtWidgets.QWidget):
         self.warnings.setText(
             "\n".join(f"⚠ {w}" for w in warnings) if warnings else "✓ No problems found."
         )
+        notes = [str(n) for n in stats.get("notes") or []]
+        self.notes.setText("\n".join(f"ⓘ {n}" for n in notes))
+        self.notes.setVisible(bool(notes))
         self.repair_button.setEnabled(can_repair and bool(warnings))
 
     def _fill(self) -> None:

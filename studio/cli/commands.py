@@ -26,7 +26,11 @@ MM_PER_UNIT = {
 def limits_from_settings() -> Limits:
     """The size limits the designer chose in Settings (or through ``KILN_MAX_*``)."""
     settings = load_settings()
-    return Limits(max_file_size=settings.max_file_size, max_triangles=settings.max_triangles)
+    return Limits(
+        max_file_size=settings.max_file_size,
+        max_triangles=settings.max_triangles,
+        max_texture_pixels=settings.max_texture_pixels,
+    )
 
 
 def inspect(args: argparse.Namespace) -> int:
@@ -36,10 +40,9 @@ def inspect(args: argparse.Namespace) -> int:
     if args.json:
         data: dict[str, Any] = {"path": str(path), **stats.to_dict()}
         data["warnings"] = stats.warnings()
-        data["notes"] = list(scene.notes)
-        print_json(data)
+        print_json(data)  # "notes": the load's and the measurement's, as the inspector shows
     else:
-        print(describe(path, stats, scene.notes))
+        print(describe(path, stats, stats.notes))
     return 0
 
 
@@ -71,7 +74,12 @@ def describe(path: Path, stats: MeshStats, notes: list[str]) -> str:
         if stats.unit
         else "none declared; read as millimetres"
     )
-    volume = f"{number(stats.volume * scale**3)} mm³" if stats.volume is not None else "not closed"
+    if stats.volume is None:
+        volume = "not closed" if not stats.watertight else "none (one-sided surface)"
+    else:
+        volume = f"{number(stats.volume * scale**3)} mm³"
+        if not stats.winding_consistent:
+            volume += " (after orienting the faces)"
     rows = [
         ("Format", format_label(stats.format)),
         ("Triangles", f"{stats.faces:,}"),

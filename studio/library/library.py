@@ -339,7 +339,7 @@ class Library:
             # OBJ has no unit; some exporters declare one in a comment ("# File units =").
             stats_dict["unit"] = declared_obj_unit(path)
         files: dict[str, FileSource] = {path.name: path}
-        notes = list(scene.notes)
+        notes = list(stats.notes)  # the load's notes and the measurement's
         if sniffed.note and sniffed.note not in notes:
             notes.append(sniffed.note)
         folder = path.parent.resolve()

@@ -12,6 +12,11 @@ from pathlib import Path
 from studio.meshes.errors import MeshLimitError, file_label
 
 GIB = 1024**3
+#: 64 "megapixels" of 2**20: an 8192 × 8192 texture, the largest in common use, fits.
+DEFAULT_TEXTURE_PIXELS = 8192 * 8192
+#: A texture this many times over the pixel limit is not decoded at all: a PNG of a few
+#: hundred kilobytes can claim a billion pixels (gigabytes once decoded).
+TEXTURE_BOMB_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,16 @@ class Limits:
         Bytes a 3MF archive may expand to.
     max_zip_ratio
         How many times larger than its compressed size a 3MF entry may be.
+    max_texture_pixels
+        Pixels (width × height) a texture keeps; a larger one is scaled down to fit, and
+        one more than :data:`TEXTURE_BOMB_FACTOR` times larger is left out.
     """
 
     max_file_size: int = 2 * GIB
     max_triangles: int = 50_000_000
     max_unzipped_size: int = 4 * GIB
     max_zip_ratio: float = 200.0
+    max_texture_pixels: int = DEFAULT_TEXTURE_PIXELS
 
 
 def human_size(n_bytes: float) -> str:

@@ -17,13 +17,16 @@ from studio.errors import KilnError
 from studio.meshes.errors import MeshFormatError, MeshLimitError, file_label
 from studio.meshes.limits import Limits, check_file_size, check_triangles
 from studio.meshes.request import ReadRequest
-from studio.meshes.scene import MeshFormat, Scene
+from studio.meshes.scene import MeshFormat, Part, Scene
 from studio.meshes.sniff import sniff
 from studio.work import NEVER_CANCELLED, CancelToken, Progress, no_progress
 
 log = logging.getLogger(__name__)
 
 Reader = Callable[[ReadRequest, MeshFormat], Scene]
+
+#: Said of every file that declares no unit (STL, OBJ, PLY, OFF): the size rests on it.
+UNIT_NOTE = "The file does not say which unit it uses, so it was read as millimetres."
 
 
 def _reader(fmt: MeshFormat) -> Reader:
@@ -124,13 +127,22 @@ def load(
     scene.file_size = size
     scene.notes[:0] = ([sniffed.note] if sniffed.note else []) + request.notes
     validate(scene, path, limits)
+    if scene.unit is None:
+        scene.notes.append(UNIT_NOTE)
     progress(1.0, "Reading file")
     return scene
 
 
 def validate(scene: Scene, path: Path, limits: Limits) -> None:
-    """Refuse scenes no viewer can show: empty, non-finite, or with dangling indices."""
+    """Refuse scenes no viewer can show: empty, malformed, non-finite, dangling indices.
+
+    Every reader's arrays pass through here, so nothing downstream (stats, the viewer,
+    export) meets positions that are not ``(n, 3)`` finite floats. Per-vertex extras that
+    don't fit their vertices (normals, UVs, colours) are dropped, with a note.
+    """
     label = file_label(path)
+    for part in scene.parts:
+        _check_shapes(part, label, scene.notes)
     scene.parts = [p for p in scene.parts if p.n_faces > 0]
     if not scene.parts:
         raise MeshFormatError(f"{label} holds no triangles, so there is nothing to show.")
@@ -152,6 +164,48 @@ def validate(scene: Scene, path: Path, limits: Limits) -> None:
             and (int(faces.min()) < 0 or int(faces.max()) >= part.n_vertices)
         ):
             raise MeshFormatError(f"{label} is damaged: a face uses a vertex that does not exist.")
+
+
+def _note(notes: list[str], note: str) -> None:
+    if note not in notes:
+        notes.append(note)
+
+
+def _check_shapes(part: Part, label: str, notes: list[str]) -> None:
+    vertices = part.vertices
+    if (
+        not isinstance(vertices, np.ndarray)
+        or vertices.ndim != 2
+        or vertices.shape[1] != 3
+        or vertices.dtype.kind not in "fiu"
+    ):
+        raise MeshFormatError(
+            f"{label} is damaged: some vertices do not have three coordinates (x, y, z)."
+        )
+    if vertices.dtype != np.float32 or not vertices.flags.c_contiguous:
+        part.vertices = np.ascontiguousarray(vertices, dtype=np.float32)
+    n = part.n_vertices
+    faces = part.faces
+    if faces is not None:
+        if not isinstance(faces, np.ndarray) or faces.ndim != 2 or faces.shape[1] != 3:
+            raise MeshFormatError(f"{label} is damaged: a face is not a triangle.")
+        if faces.dtype.kind not in "iu":
+            raise MeshFormatError(f"{label} is damaged: a face's corners are not whole numbers.")
+        if faces.dtype != np.int32:
+            if faces.size and int(faces.max()) >= 2**31:
+                raise MeshFormatError(
+                    f"{label} is damaged: a face uses a vertex that does not exist."
+                )
+            part.faces = np.ascontiguousarray(faces, dtype=np.int32)
+    if part.normals is not None and (part.normals.shape != (n, 3) or not _all_finite(part.normals)):
+        part.normals = None
+        _note(notes, "Some of the file's normals are unusable; they are recomputed.")
+    if part.uv is not None and (part.uv.shape != (n, 2) or not _all_finite(part.uv)):
+        part.uv = None
+        _note(notes, "Some of the file's texture coordinates are unusable, so they were ignored.")
+    if part.colors is not None and (part.colors.shape != (n, 4) or part.colors.dtype != np.uint8):
+        part.colors = None
+        _note(notes, "Some of the file's vertex colours are unusable, so they were ignored.")
 
 
 def _all_finite(values: np.ndarray) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from studio.meshes.scene import MeshFormat
+from studio.meshes.sniff import text_bytes
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,11 @@ def obj_material_libraries(obj_path: Path) -> list[str]:
     """The ``mtllib`` names an OBJ file lists, in order."""
     names: list[str] = []
     with obj_path.open("rb") as fh:
-        for raw in fh:
+        head = fh.read(2)
+        fh.seek(0)
+        # UTF-16 needs decoding as a whole; other files are read line by line.
+        lines = text_bytes(fh.read()).splitlines() if head in (b"\xff\xfe", b"\xfe\xff") else fh
+        for raw in lines:
             line = raw.strip()
             if line[:6].lower() == b"mtllib":
                 rest = line[6:].decode("utf-8", "replace").strip()

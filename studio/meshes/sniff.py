@@ -63,7 +63,19 @@ _OBJ_KEYWORDS = frozenset(
     b"v vt vn vp f l p o g s mtllib usemtl usemap maplib cstype deg curv curv2 surf parm "
     b"trim hole scrv sp end con bmat step call csh lod shadow_obj trace_obj ctech stech".split()
 )
-_OFF_HEADER = re.compile(rb"^(?:ST)?C?N?4?n?OFF$")
+_OFF_HEADER = re.compile(rb"^(?:ST)?C?N?4?n?OFF(?:$|[0-9.+-])")
+#: Byte-order marks of the UTF-16 text some Windows tools write, and their codecs.
+_UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+#: Top-level keys of a glTF 2.0 (or 1.0) document.
+_GLTF_KEYS = frozenset(
+    {
+        "asset", "scene", "scenes", "nodes", "meshes", "accessors", "bufferViews", "buffers",
+        "materials", "textures", "images", "samplers", "animations", "skins", "cameras",
+        "extensionsUsed", "extensionsRequired", "programs", "shaders", "techniques",
+    }
+)  # fmt: skip
+#: JSON strings and structural characters, for reading top-level keys without parsing.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 _SUPPORTED = "STL, OBJ, GLB/glTF, PLY, OFF and 3MF"
 
 
@@ -147,6 +159,10 @@ def _detect(path: Path, head: bytes, size: int) -> MeshFormat:
         raise MeshFormatError(f"{label} is a video or HEIC photo, not a 3D model.")
     if head.startswith((b"ply\n", b"ply\r\n")):
         return _detect_ply(label, head)
+    for bom, codec in _UTF16_BOMS:
+        if head.startswith(bom):
+            body = head[2 : len(head) - len(head) % 2]
+            return _detect_text(label, body.decode(codec, "replace"))
     text = _as_text(head)
     if text is None:
         return _detect_binary(path, head, size)
@@ -235,13 +251,44 @@ def _meaningful_lines(text: str, limit: int = 200) -> list[str]:
     return out
 
 
+def _top_level_keys(text: str) -> list[str]:
+    """The keys of the outermost JSON object that ``text`` (perhaps cut short) shows."""
+    keys: list[str] = []
+    depth = 0
+    pending: str | None = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            depth += 1
+        elif token in "}]":
+            depth -= 1
+            if depth <= 0:
+                break
+        elif token == ":" and depth == 1 and pending is not None:
+            keys.append(pending)
+        if token != ":":
+            pending = token[1:-1] if depth == 1 and token.startswith('"') else None
+    return keys
+
+
+def text_bytes(data: bytes) -> bytes:
+    """Text file bytes as UTF-8 without a byte-order mark (UTF-16 is decoded by its BOM)."""
+    for bom, codec in _UTF16_BOMS:
+        if data.startswith(bom):
+            return data[2:].decode(codec, "replace").encode("utf-8")
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
 def _detect_text(label: str, text: str) -> MeshFormat:
     stripped = text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
     lowered = stripped[:4096].lower()
     if stripped.startswith("{"):
-        if '"asset"' in text or '"meshes"' in text or '"buffers"' in text:
-            return MeshFormat.GLTF
-        raise MeshFormatError(f"{label} is a JSON file but not a glTF model.")
+        # The keys decide, not a window: "asset" may come 100 KB in, after "nodes". Foreign
+        # keys alone mean another kind of JSON; the reader's full parse settles the rest.
+        keys = _top_level_keys(stripped)
+        if keys and not any(key in _GLTF_KEYS for key in keys):
+            raise MeshFormatError(f"{label} is a JSON file but not a glTF model.")
+        return MeshFormat.GLTF
     if lowered.startswith("solid") and ("facet" in lowered or "endsolid" in lowered):
         return MeshFormat.STL_ASCII
     if lowered.startswith(("<!doctype html", "<html")):

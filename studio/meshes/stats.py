@@ -7,7 +7,7 @@ Vertex counts equal trimesh's after ``merge_vertices(merge_tex=True, merge_norm=
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,10 @@ class MeshStats:
     #: Edges only one face uses (around holes) and edges more than two faces share.
     open_edges: int = 0
     nonmanifold_edges: int = 0
+    #: Plain notes: the load's (a texture scaled down, a unit assumed ...) and the
+    #: measurement's own (the volume measured after orienting faces). Stored with the
+    #: version, so the inspector shows them whenever the version is shown.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values, keyed by the field names."""
@@ -90,6 +94,17 @@ class _PartStats:
     degenerate: int = 0
     duplicates: int = 0
     bodies: int = 0
+    #: False for a closed surface that cannot be oriented (one-sided): it has no volume.
+    orientable: bool = True
+    #: True when the faces disagreed and the volume is the one after orienting them.
+    oriented: bool = False
+
+
+ORIENTED_NOTE = (
+    "Face winding is inconsistent, so the volume was measured after orienting each "
+    "piece's faces the same way."
+)
+ONE_SIDED_NOTE = "The surface is one-sided (it cannot be oriented), so it has no volume."
 
 
 def compute_stats(
@@ -139,6 +154,12 @@ def compute_stats(
             found = part_edges(part)
             open_edges += len(found.open)
             nonmanifold_edges += len(found.nonmanifold)
+    has_volume = watertight and all(p.orientable for p in per_part)
+    notes = list(scene.notes)
+    if has_volume and any(p.oriented for p in per_part):
+        notes.append(ORIENTED_NOTE)
+    if watertight and not has_volume:
+        notes.append(ONE_SIDED_NOTE)
     return MeshStats(
         format=scene.format.value,
         file_size=scene.file_size,
@@ -148,7 +169,7 @@ def compute_stats(
         bounds=[list(lo), list(hi)],
         dimensions=[hi[i] - lo[i] for i in range(3)],
         area=float(sum(p.area for p in per_part)),
-        volume=float(sum(abs(p.volume) for p in per_part)) if watertight else None,
+        volume=float(sum(abs(p.volume) for p in per_part)) if has_volume else None,
         watertight=watertight,
         winding_consistent=all(p.winding_consistent for p in per_part),
         degenerate_faces=sum(p.degenerate for p in per_part),
@@ -157,6 +178,7 @@ def compute_stats(
         unit=scene.unit,
         open_edges=open_edges,
         nonmanifold_edges=nonmanifold_edges,
+        notes=notes,
     )
 
 
@@ -175,6 +197,8 @@ def _measure_part(part: Part, step: Any) -> _PartStats:
     stats.bodies = _body_count(faces, weld.count)
     step(0.7)
     zero_area = _area_volume(part, stats)
+    if stats.watertight and not stats.winding_consistent:
+        _oriented_volume(part, faces, weld.count, stats)
     repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2])
     repeated |= faces[:, 0] == faces[:, 2]
     stats.degenerate = int(np.count_nonzero(repeated | zero_area))
@@ -206,6 +230,47 @@ def _area_volume(part: Part, stats: _PartStats) -> npt.NDArray[np.bool_]:
     stats.area = area
     stats.volume = volume / 6.0
     return zero
+
+
+def _oriented_volume(part: Part, faces: Int32Array, n_vertices: int, stats: _PartStats) -> None:
+    """The volume after orienting each edge-connected piece's faces the same way.
+
+    Solved as a graph of each face in both orientations: neighbours that agree link
+    like with like, neighbours that disagree link across. A face whose two orientations
+    end up connected lies on a one-sided surface, which has no volume. Only for closed
+    meshes (every edge shared by exactly two faces), so edges pair up when sorted.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    m = faces.shape[0]
+    starts = faces.reshape(-1)
+    ends = faces[:, [1, 2, 0]].reshape(-1)
+    keys = np.minimum(starts, ends).astype(np.int64) * n_vertices + np.maximum(starts, ends)
+    order = np.argsort(keys, kind="stable")
+    first, second = order[0::2], order[1::2]
+    face_a, face_b = first // 3, second // 3
+    agree = starts[first] != starts[second]  # opposite directions along the shared edge
+    rows = np.concatenate([face_a, face_a + m])
+    cols = np.concatenate(
+        [np.where(agree, face_b, face_b + m), np.where(agree, face_b + m, face_b)]
+    )
+    graph = coo_matrix((np.ones(rows.shape[0], dtype=np.int8), (rows, cols)), shape=(2 * m, 2 * m))
+    del rows, cols, keys, order
+    _count, labels = connected_components(graph, directed=False)
+    kept, turned = labels[:m], labels[m:]
+    if bool(np.any(kept == turned)):
+        stats.orientable = False
+        return
+    # Each piece's components come in mirrored pairs; keep the lower-numbered side.
+    flip = kept > turned
+    piece = np.minimum(kept, turned)
+    tris = part.vertices[part.face_indices()].astype(np.float64)
+    signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])) / 6.0
+    signed[flip] *= -1.0
+    per_piece = np.bincount(np.unique(piece, return_inverse=True)[1], weights=signed)
+    stats.volume = float(np.abs(per_piece).sum())
+    stats.oriented = True
 
 
 def _duplicate_count(faces: Int32Array, n_vertices: int) -> int:

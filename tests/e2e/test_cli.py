@@ -15,9 +15,18 @@ import pytest
 from PIL import Image
 
 from studio.library import Library
+from studio.meshes.loading import UNIT_NOTE
 from studio.meshes.units import mm_per_unit
 from tests.conftest import KilnDirs
-from tests.e2e.conftest import GENERATED, SAMPLES_DIR, Cli, committed_samples
+from tests.e2e.conftest import (
+    GENERATED,
+    SAMPLES_DIR,
+    Cli,
+    binary_stl,
+    box_arrays,
+    committed_samples,
+)
+from tests.gltf_files import GltfFile, cube, png_header_only
 
 STATS_KEYS = {
     "format",
@@ -139,7 +148,10 @@ def test_inspect_notes_an_extension_that_lies(cli: Cli, generated_dir: Path) -> 
 
     data = cli.run("inspect", path, "--json").json()
     assert data["format"] == "obj"
-    assert data["notes"] == ["The file is named .stl but holds OBJ text; it was opened as OBJ."]
+    assert data["notes"] == [
+        "The file is named .stl but holds OBJ text; it was opened as OBJ.",
+        UNIT_NOTE,
+    ]
 
 
 def test_inspect_json_shape(cli: Cli, generated_dir: Path) -> None:
@@ -154,7 +166,7 @@ def test_inspect_json_shape(cli: Cli, generated_dir: Path) -> None:
     assert data["watertight"] is True
     assert data["file_size"] == 684
     assert data["warnings"] == []
-    assert data["notes"] == []
+    assert data["notes"] == [UNIT_NOTE]
 
 
 TRIMESH_FILE_TYPE = {
@@ -458,7 +470,9 @@ def test_import_json_and_messages(cli: Cli, generated_dir: Path) -> None:
     added = cli.library(
         "import", generated_dir / "quads.off", "--model", str(model["id"]), "--no-thumbnail"
     ).stdout
-    assert added == f"Added quads.off as version 2 of “box-binary” (model {model['id']}).\n"
+    assert added == (
+        f"Added quads.off as version 2 of “box-binary” (model {model['id']}).\nNote: {UNIT_NOTE}\n"
+    )
 
     other = cli.import_(generated_dir / "tetra-ascii.ply", "--name", "Pyramid")
     assert other["model"]["name"] == "Pyramid"
@@ -470,6 +484,7 @@ def test_import_passes_on_notes(cli: Cli, generated_dir: Path) -> None:
     assert out.splitlines() == [
         "Added tetra-obj-text.stl as version 1 of “tetra-obj-text” (model 1).",
         "Note: The file is named .stl but holds OBJ text; it was opened as OBJ.",
+        f"Note: {UNIT_NOTE}",
     ]
 
 
@@ -744,3 +759,78 @@ def test_a_reader_that_stops_early_ends_the_output_quietly(
     assert done.returncode == 141
     log = (kiln_dirs.logs / "kiln-studio.log").read_text(encoding="utf-8")
     assert "BrokenPipeError" not in log
+
+
+# -- issue 8 and issue 7 (finding 16): unusual files say exactly what happened ----------
+
+
+def _nan_gltf(path: Path) -> Path:
+    v, faces = cube()
+    v = v.copy()
+    v[5] = [np.inf, np.inf, np.inf]
+    f = GltfFile()
+    f.scene(f.node(f.mesh(f.primitive(v, faces)), rotation=[0, 0, 0.7071068, 0.7071068]))
+    return f.write(path)
+
+
+def test_nan_gltf_prints_one_plain_line_and_no_numpy_warning(cli: Cli, tmp_path: Path) -> None:
+    path = _nan_gltf(tmp_path / "nan.gltf")
+    for run in (cli.run("inspect", path, expect=1), cli.library("import", path, expect=1)):
+        line = assert_one_plain_line(run.stderr)
+        assert line == "“nan.gltf” is damaged: some coordinates are not numbers (NaN or infinity)."
+        assert "Warning" not in run.stderr
+
+
+def test_gltf_1_is_named_with_a_hint(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "Duck.gltf"
+    path.write_text('{"asset": {"version": "1.0"}, "meshes": {"duck": {"primitives": []}}}')
+    line = assert_one_plain_line(cli.run("inspect", path, expect=1).stderr)
+    assert "is a glTF 1.0 file" in line
+    assert "glTF 2.0" in line
+
+
+def _textured_gltf(path: Path, image: bytes | np.ndarray) -> Path:
+    f = GltfFile()
+    texture = f.image(image, name="paint")
+    material = f.material(pbrMetallicRoughness={"baseColorTexture": {"index": texture}})
+    v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0]], dtype=np.float32)
+    uv = np.array([[0, 1], [1, 1], [1, 0]], dtype=np.float32)
+    faces = np.array([[0, 1, 2]], dtype=np.uint32)
+    f.scene(f.node(f.mesh(f.primitive(v, faces, uv=uv, material=material))))
+    return f.write(path)
+
+
+def test_the_texture_limit_setting_reaches_inspect_notes(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _textured_gltf(tmp_path / "tile.glb", np.full((200, 200, 3), 90, dtype=np.uint8))
+    assert not any("paint" in n for n in cli.run("inspect", path, "--json").json()["notes"])
+    monkeypatch.setenv("KILN_MAX_TEXTURE_PIXELS", "10000")
+    run = cli.run("inspect", path, "--json")
+    assert run.stderr == ""
+    (note,) = [n for n in run.json()["notes"] if "paint" in n]
+    assert "200 × 200" in note
+    assert "scaled down to 100 × 100" in note
+
+
+def test_a_decompression_bomb_texture_is_refused_quietly(cli: Cli, tmp_path: Path) -> None:
+    path = _textured_gltf(tmp_path / "bomb.glb", png_header_only(12_000, 12_000))
+    run = cli.run("inspect", path, "--json")
+    assert run.stderr == ""  # Pillow's DecompressionBombWarning stays out of the terminal
+    assert any("“paint”" in n for n in run.json()["notes"])
+
+
+def test_inconsistent_winding_gives_the_oriented_volume_and_says_so(
+    cli: Cli, tmp_path: Path
+) -> None:
+    v, f = box_arrays()
+    f = f.copy()
+    f[[1, 6]] = f[[1, 6]][:, ::-1]
+    path = tmp_path / "flipped.stl"
+    path.write_bytes(binary_stl(v[f]))
+    data = cli.run("inspect", path, "--json").json()
+    assert data["winding_consistent"] is False
+    assert data["volume"] == pytest.approx(6000.0)
+    assert any("orienting" in n for n in data["notes"])
+    rows = dict(_split_row(line) for line in cli.run("inspect", path).stdout.splitlines())
+    assert rows["Volume"].strip() == "6,000 mm³ (after orienting the faces)"

@@ -11,6 +11,7 @@ from library_fixtures import blob_files, stl_bytes, tetra_obj, tmp_entries, writ
 from studio import meshes
 from studio.errors import Cancelled
 from studio.library import Library, LibraryChange, LibraryError
+from studio.meshes.loading import UNIT_NOTE
 from studio.meshes.scene import MeshFormat
 from studio.work import CancelToken
 
@@ -65,7 +66,7 @@ def test_importing_the_same_file_twice_is_recognised(library: Library, tmp_path:
     again = library.import_file(path, model_id=first.model.id)
     assert not again.created
     assert again.version.id == first.version.id
-    assert again.notes == ["“vase.stl” is already version 1 of “vase”."]
+    assert again.notes == [UNIT_NOTE, "“vase.stl” is already version 1 of “vase”."]
     assert library.get_model(first.model.id).version_count == 1
     assert seen == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import zipfile
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from studio.meshes import MeshFormat, MeshFormatError, load, sniff
+from studio.meshes.loading import UNIT_NOTE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -149,4 +151,64 @@ def test_padded_binary_stl_loads_with_a_note(tmp_path: Path) -> None:
     assert sniff(path).format is MeshFormat.STL_BINARY
     scene = load(path)
     assert scene.n_faces == 320
-    assert scene.notes == ["“padded.stl” has 37 bytes after its last triangle; they were ignored."]
+    assert scene.notes == [
+        "“padded.stl” has 37 bytes after its last triangle; they were ignored.",
+        UNIT_NOTE,
+    ]
+
+
+# -- issue 8, finding 5: glTF is decided by parsing, not by a window ----------------------
+
+
+def test_gltf_whose_asset_comes_after_a_large_node_list(tmp_path: Path) -> None:
+    # trimesh writes "scenes", "nodes" and "accessors" first; "asset" may be 100 KB in.
+    from tests.gltf_files import GltfFile, cube
+
+    v, faces = cube()
+    f = GltfFile()
+    mesh = f.mesh(f.primitive(v, faces), name="box")
+    f.scene(*[f.node(mesh, translation=[2.0 * i, 0, 0], name=f"box {i}") for i in range(3000)])
+    tree = json.loads(f.gltf())
+    late = {key: tree[key] for key in ("scene", "scenes", "nodes", "accessors")}
+    late |= {key: value for key, value in tree.items() if key not in late}
+    path = tmp_path / "mode5.gltf"
+    path.write_text(json.dumps(late))
+    assert path.read_text().index('"asset"') > 100_000
+    assert sniff(path).format is MeshFormat.GLTF
+    assert load(path).n_faces == 3000 * 12
+
+
+def test_json_with_gltf_keys_but_no_asset_is_not_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "almost.gltf"
+    path.write_text(json.dumps({"nodes": [{"name": "x"}] * 5000, "meshes": []}))
+    with pytest.raises(MeshFormatError) as caught:
+        load(path)
+    assert "is a JSON file but not a glTF model" in str(caught.value)
+    assert "“almost.gltf”" in str(caught.value)
+
+
+def test_json_whose_first_key_is_foreign_is_not_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "data.gltf"
+    path.write_text(json.dumps({"rows": [[i, i * 2] for i in range(20_000)], "asset": {}}))
+    with pytest.raises(MeshFormatError, match="is a JSON file but not a glTF model"):
+        sniff(path)
+
+
+# -- issue 8, finding 8: text in UTF-16 (with a byte-order mark) ---------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-be", "utf-16-le", "utf-8"])
+def test_obj_with_a_byte_order_mark_is_decoded_by_it(tmp_path: Path, encoding: str) -> None:
+    import trimesh
+
+    box = trimesh.creation.box((1.0, 2.0, 3.0))
+    lines = ["# box", "o box"] + [f"v {x} {y} {z}" for x, y, z in box.vertices]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in box.faces]
+    text = "\r\n".join(lines) + "\r\n"
+    path = tmp_path / f"box_{encoding}.obj"
+    path.write_bytes("\ufeff".encode(encoding) + text.encode(encoding))
+    assert sniff(path).format is MeshFormat.OBJ
+    scene = load(path)
+    (part,) = scene.parts
+    assert part.name == "box"
+    np.testing.assert_allclose(part.triangles(), box.triangles, rtol=1e-6)

@@ -196,3 +196,54 @@ def test_positions_closer_than_1e8_weld_like_trimesh() -> None:
     )
     scene = Scene([Part(vertices)], MeshFormat.STL_BINARY)
     assert compute_stats(scene).vertices == 4 == reference(scene)[0]
+
+
+# -- issue 8, finding 4: a volume is only given for faces that agree on inside and out ----
+
+
+def _two_bodies_some_faces_flipped() -> tuple[Part, trimesh.Trimesh]:
+    """A box and a sphere in one part; every third sphere face turned inside out."""
+    box = trimesh.creation.box((0.1, 0.2, 0.3))
+    ball = trimesh.creation.icosphere(subdivisions=2, radius=0.12)
+    ball.apply_translation((1.0, 0.0, 0.0))
+    merged = trimesh.util.concatenate([box, ball])
+    faces = merged.faces.copy()
+    flipped = np.arange(len(box.faces), len(faces), 3)
+    faces[flipped] = faces[flipped][:, ::-1]
+    return Part(merged.vertices.astype(np.float32), faces.astype(np.int32)), merged
+
+
+def test_inconsistent_winding_gives_the_volume_after_orienting_and_says_so() -> None:
+    part, correct = _two_bodies_some_faces_flipped()
+    stats = compute_stats(Scene([part], MeshFormat.STL_BINARY))
+    assert stats.watertight
+    assert not stats.winding_consistent
+    # Closed form: the box's 0.006 plus the (correctly wound) sphere's volume.
+    expected = 0.1 * 0.2 * 0.3 + trimesh.creation.icosphere(subdivisions=2, radius=0.12).volume
+    assert correct.volume == pytest.approx(expected)
+    assert stats.volume == pytest.approx(expected, rel=1e-6)
+    # trimesh agrees once it fixes the winding body by body.
+    reference_mesh = trimesh.Trimesh(part.vertices, part.faces, process=False)
+    naive = abs(reference_mesh.volume)
+    assert naive != pytest.approx(expected, rel=1e-3)  # the number finding 4 reported
+    trimesh.repair.fix_normals(reference_mesh, multibody=True)
+    assert stats.volume == pytest.approx(reference_mesh.volume, rel=1e-6)
+    assert any("volume" in n and "orient" in n for n in stats.notes)
+
+
+def test_consistent_hollow_shells_keep_their_signed_volume() -> None:
+    # A box with an inward-facing box inside: a hollow part, consistently wound.
+    outer = trimesh.creation.box((2.0, 2.0, 2.0))
+    inner = trimesh.creation.box((1.0, 1.0, 1.0))
+    inner.invert()
+    merged = trimesh.util.concatenate([outer, inner])
+    part = Part(merged.vertices.astype(np.float32), merged.faces.astype(np.int32))
+    stats = compute_stats(Scene([part], MeshFormat.OBJ))
+    assert stats.winding_consistent
+    assert stats.volume == pytest.approx(7.0)
+    assert stats.notes == []
+
+
+def test_stats_carry_the_load_notes() -> None:
+    scene = Scene([torus_part()], MeshFormat.OBJ, notes=["A note from loading."])
+    assert compute_stats(scene).notes == ["A note from loading."]

@@ -417,3 +417,59 @@ def test_preferences_change_the_limits_a_file_meets(qtbot: QtBot, app: App, tmp_
     assert "limit" in app.window.errors.last_message
     assert "Settings" in app.window.errors.last_message
     assert app.library.list_models() == []
+
+
+def test_inspector_shows_the_import_notes(qtbot: QtBot) -> None:
+    from ui.inspector import Inspector
+
+    inspector = Inspector()
+    qtbot.addWidget(inspector)
+    stats = {
+        "format": "glb",
+        "file_size": 1000,
+        "vertices": 8,
+        "faces": 12,
+        "parts": 1,
+        "bounds": [[0, 0, 0], [1, 1, 1]],
+        "dimensions": [1.0, 1.0, 1.0],
+        "area": 6.0,
+        "volume": 1.0,
+        "watertight": True,
+        "winding_consistent": True,
+        "degenerate_faces": 0,
+        "duplicate_faces": 0,
+        "bodies": 1,
+        "unit": "meter",
+        "notes": ["The texture “paint” was scaled down.", "The file uses glTF features."],
+    }
+    inspector.show_stats("box", stats, can_repair=True)
+    assert inspector.notes.text() == (
+        "ⓘ The texture “paint” was scaled down.\nⓘ The file uses glTF features."
+    )
+    assert "No problems" in inspector.warnings.text()
+    inspector.show_stats("older version", {k: v for k, v in stats.items() if k != "notes"},
+                         can_repair=True)  # fmt: skip
+    assert inspector.notes.text() == ""
+    inspector.clear()
+    assert inspector.notes.text() == ""
+
+
+def test_a_dropped_file_shows_what_its_load_changed(qtbot: QtBot, app: App, tmp_path: Path) -> None:
+    from tests.gltf_files import GltfFile, cube
+
+    v, faces = cube()
+    f = GltfFile()
+    f.use_extension("KHR_materials_sheen")
+    mesh = f.mesh(f.primitive(v, faces), name="cushion")
+    f.scene(*[f.node(mesh, translation=[2.0 * i, 0, 0]) for i in range(40)])
+    path = f.write(tmp_path / "cushions.glb")
+    with qtbot.waitSignal(app.window.busy_changed, timeout=SETTLE_MS):
+        drop(app.window.viewport.plotter, [path])
+    settle(qtbot, app.window)
+    assert app.window.failures == []
+    text = app.window.inspector.notes.text()
+    assert "KHR_materials_sheen" in text
+    assert "placed 40 times" in text
+    assert app.window.inspector.notes.isVisibleTo(app.window.inspector)
+    (version,) = app.library.versions(app.library.list_models()[0].id)
+    assert any("KHR_materials_sheen" in n for n in version.stats["notes"])

@@ -1,90 +1,39 @@
 """glTF 2.0, binary (.glb) and JSON (.gltf), with PBR materials and textures.
 
-trimesh parses the file; we check the GLB's declared lengths first (so a cut-short
-download gets a plain message) and, for .gltf, that every external buffer lies in the
-model's folder. Node transforms are baked into the vertices.
+Read by our own reader (:mod:`studio.meshes.formats.gltf_document` for the JSON, buffers
+and accessors, :mod:`studio.meshes.formats.gltf_scene` for nodes, meshes and materials),
+so extensions, instancing and damaged files are handled the way the designer needs;
+written by :func:`write_glb`. Node transforms are baked into the vertices.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import struct
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import numpy as np
-import trimesh
 from PIL import Image
 
 from studio.atomic import atomic_writer
-from studio.meshes.errors import MeshFormatError
-from studio.meshes.formats.trimesh_bridge import FolderResolver, parts_from_scene
-from studio.meshes.references import is_data_uri, resolve_reference
+from studio.meshes.formats.gltf_document import GltfDocument
+from studio.meshes.formats.gltf_scene import SceneBuilder
 from studio.meshes.request import ReadRequest
 from studio.meshes.scene import Material, MeshFormat, Scene, Texture
 
-_UNNAMED = re.compile(r"(?:geometry|GLTF)(?:_\d+)*")
-
 
 def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
-    """Read a .glb or .gltf file; each placed primitive becomes a part."""
-    if fmt is MeshFormat.GLB:
-        _check_glb_lengths(request)
-    else:
-        _check_gltf_buffers(request)
+    """Read a .glb or .gltf file; each placed primitive becomes a part.
+
+    Every file a .gltf refers to is read from its own folder only.
+    """
     request.progress(0.0, "Reading file")
-    resolver = FolderResolver(request.path.parent, request.notes)
-    with request.path.open("rb") as fh:
-        loaded = trimesh.load_scene(
-            fh, file_type="glb" if fmt is MeshFormat.GLB else "gltf", resolver=resolver
-        )
+    document = GltfDocument.read(request, fmt)
     request.cancel.raise_if_cancelled()
-    request.progress(0.8, "Reading file")
-    parts = parts_from_scene(loaded)
-    for index, part in enumerate(parts):
-        if _UNNAMED.fullmatch(part.name):
-            # trimesh names unnamed meshes "geometry_0"; the file's name reads better.
-            stem = request.path.stem
-            part.name = stem if len(parts) == 1 else f"{stem} {index + 1}"
-    return Scene(parts, fmt, unit="meter")  # glTF counts in metres, by its specification
-
-
-def _check_glb_lengths(request: ReadRequest) -> None:
-    size = request.path.stat().st_size
-    with request.path.open("rb") as fh:
-        header = fh.read(20)
-    cut_short = MeshFormatError(
-        f"{request.label} is cut short: it ends before the data its header promises. "
-        "It may not have finished downloading or copying."
-    )
-    if len(header) < 20:
-        raise cut_short
-    _magic, _version, length, json_length = struct.unpack_from("<4sIII", header)
-    if length > size or 20 + json_length > size:
-        raise cut_short
-
-
-def _check_gltf_buffers(request: ReadRequest) -> None:
-    tree = json.loads(request.path.read_bytes())
-    for buffer in tree.get("buffers", []):
-        uri = buffer.get("uri")
-        if not isinstance(uri, str) or is_data_uri(uri):
-            continue
-        name = unquote(uri)
-        target = resolve_reference(request.path.parent, name)
-        if target is None:
-            raise MeshFormatError(
-                f"{request.label} keeps its geometry in “{name}”, outside the model's folder, "
-                "which Kiln Studio does not read. Put that file beside the model."
-            )
-        if not target.is_file():
-            raise MeshFormatError(
-                f"{request.label} keeps its geometry in “{name}”, which is not in the "
-                "model's folder."
-            )
+    request.progress(0.3, "Reading file")
+    return SceneBuilder(document, request, fmt).build()
 
 
 class _GlbBuilder:

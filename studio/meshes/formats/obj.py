@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +19,20 @@ from studio.atomic import write_atomic
 from studio.meshes.formats.trimesh_bridge import FolderResolver, parts_from_scene
 from studio.meshes.request import ReadRequest
 from studio.meshes.scene import Material, MeshFormat, Part, Scene
+from studio.meshes.sniff import text_bytes
 
 
 def read(request: ReadRequest) -> Scene:
     """Read an OBJ file (and the MTL/texture files beside it)."""
     request.progress(0.0, "Reading file")
-    resolver = FolderResolver(request.path.parent, request.notes)
-    with request.path.open("rb") as fh:
+    resolver = FolderResolver(request.path.parent, request.notes, request.limits)
+    # UTF-16 files (with a byte-order mark) become UTF-8 for trimesh's parser.
+    data = text_bytes(request.path.read_bytes())
+    with warnings.catch_warnings():
+        # Images reach trimesh within the texture limit, which may be above Pillow's own.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         loaded = trimesh.load_scene(
-            fh,
+            io.BytesIO(data),
             file_type="obj",
             resolver=resolver,
             process=False,

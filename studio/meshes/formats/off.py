@@ -59,8 +59,13 @@ def read(request: ReadRequest) -> Scene:
         colors = _colors(table[:, start : table.shape[1] - (2 if has_uv else 0)])
     request.cancel.raise_if_cancelled()
     request.progress(0.6, "Reading file")
-    faces = _faces(body[n_vertices : n_vertices + n_faces], label)
+    faces, face_colors = _faces(body[n_vertices : n_vertices + n_faces], label, request)
     check_triangles(request.path, len(faces), request.limits)
+    if face_colors is not None and faces.size and int(faces.max()) < len(vertices):
+        # Colours per face become colours per corner on an unshared copy of the corners.
+        vertices = np.ascontiguousarray(vertices[faces].reshape(-1, 3))
+        colors = np.repeat(face_colors, 3, axis=0)
+        faces = np.arange(len(vertices), dtype=np.int32).reshape(-1, 3)
     part = Part(vertices, faces, name=request.path.stem, colors=colors)
     return Scene([part], MeshFormat.OFF)
 
@@ -88,30 +93,84 @@ def _colors(columns: Float64Array) -> UInt8Array | None:
     return np.clip(np.round(rgba), 0, 255).astype(np.uint8)
 
 
-def _faces(lines: list[bytes], label: str) -> Int32Array:
+def _faces(
+    lines: list[bytes], label: str, request: ReadRequest
+) -> tuple[Int32Array, UInt8Array | None]:
+    """Triangles (polygons fanned out) and, when every face has one, a colour per triangle.
+
+    A face line is ``n i1 ... in`` optionally followed by a colour: three or four numbers,
+    integers 0-255 or fractions 0-1 (comments.off and most OFF writers' variant).
+    """
     if not lines:
-        return np.zeros((0, 3), dtype=np.int32)
+        return np.zeros((0, 3), dtype=np.int32), None
+    unreadable = MeshFormatError(
+        f"{label} is damaged or not a valid OFF file: a face is unreadable."
+    )
+    widths = {len(line.split()) for line in lines}
     try:
-        first = [int(w) for w in lines[0].split()]
-        width = len(first)
-        if first[0] == 3 and all(len(line.split()) == width for line in lines):
-            # Fast path: every face a triangle with the same trailing (colour) fields.
+        if len(widths) == 1:
+            # Fast path: the same polygon size and trailing fields on every line.
+            width = widths.pop()
             values = np.array(b" ".join(lines).split(), dtype=np.float64).reshape(-1, width)
-            if np.all(values[:, 0] == 3):
-                return np.ascontiguousarray(values[:, 1:4], dtype=np.int32)
-        triangles: list[tuple[int, int, int]] = []
-        for line in lines:
-            words = line.split()
-            count = int(words[0])
-            polygon = [int(w) for w in words[1 : 1 + count]]
-            if len(polygon) != count:
-                raise ValueError("incomplete face")
-            triangles.extend((polygon[0], polygon[i], polygon[i + 1]) for i in range(1, count - 1))
+            counts = values[:, 0]
+            if np.all(counts == counts[0]) and 3 <= counts[0] < width:
+                count = int(counts[0])
+                polygons = values[:, 1 : 1 + count]
+                extra = values[:, 1 + count :]
+                if not np.all(polygons == np.round(polygons)):
+                    raise unreadable
+                triangles = _fan(polygons.astype(np.int64))
+                colors = _colors(extra) if extra.shape[1] in (3, 4) else None
+                return triangles, _per_triangle(colors, count)
+        return _faces_one_by_one(lines, request)
     except (ValueError, IndexError):
-        raise MeshFormatError(
-            f"{label} is damaged or not a valid OFF file: a face is unreadable."
-        ) from None
-    return np.array(triangles, dtype=np.int32).reshape(-1, 3)
+        raise unreadable from None
+
+
+def _fan(polygons: npt.NDArray[np.int64]) -> Int32Array:
+    """``(m, n)`` polygons as ``(m * (n - 2), 3)`` triangles fanned from the first corner."""
+    n = polygons.shape[1]
+    if n == 3:
+        return np.ascontiguousarray(polygons, dtype=np.int32)
+    fans = [polygons[:, [0, i, i + 1]] for i in range(1, n - 1)]
+    return np.ascontiguousarray(np.stack(fans, axis=1).reshape(-1, 3), dtype=np.int32)
+
+
+def _per_triangle(colors: UInt8Array | None, corners: int) -> UInt8Array | None:
+    return None if colors is None else np.repeat(colors, corners - 2, axis=0)
+
+
+def _faces_one_by_one(
+    lines: list[bytes], request: ReadRequest
+) -> tuple[Int32Array, UInt8Array | None]:
+    triangles: list[tuple[int, int, int]] = []
+    colour_rows: list[list[float]] = []
+    repeats: list[int] = []
+    for line in lines:
+        words = line.split()
+        count = int(words[0])
+        polygon = [int(w) for w in words[1 : 1 + count]]
+        if len(polygon) != count:
+            raise ValueError("incomplete face")
+        triangles.extend((polygon[0], polygon[i], polygon[i + 1]) for i in range(1, count - 1))
+        extra = words[1 + count :]
+        if len(extra) in (3, 4) and count >= 3:
+            colour_rows.append([float(w) for w in extra] + [np.nan] * (4 - len(extra)))
+            repeats.append(count - 2)
+    faces = np.array(triangles, dtype=np.int32).reshape(-1, 3)
+    if not colour_rows:
+        return faces, None
+    if sum(repeats) != len(faces):
+        note = "Some faces of the file have colours and some don't, so they were ignored."
+        if note not in request.notes:
+            request.notes.append(note)
+        return faces, None
+    table = np.array(colour_rows, dtype=np.float64)
+    if np.nanmax(table) <= 1.0:
+        table *= 255.0  # fractions 0-1 rather than 0-255
+    table[np.isnan(table)] = 255.0  # no alpha given: opaque
+    colors = np.clip(np.round(table), 0, 255).astype(np.uint8)
+    return faces, np.repeat(colors, repeats, axis=0)
 
 
 def write(scene: Scene, path: Path) -> list[Path]:

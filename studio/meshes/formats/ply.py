@@ -30,6 +30,8 @@ def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
     """Read a PLY file as one part."""
     if fmt is MeshFormat.PLY_BINARY:
         _check_binary_length(request)
+    else:
+        _check_ascii_length(request)
     request.progress(0.0, "Reading file")
     with request.path.open("rb") as fh:
         loaded = trimesh.load_scene(fh, file_type="ply", process=False)
@@ -40,17 +42,55 @@ def read(request: ReadRequest, fmt: MeshFormat) -> Scene:
     return Scene(parts, fmt)
 
 
-def _check_binary_length(request: ReadRequest) -> None:
-    """Refuse a binary PLY shorter than its header's element counts require."""
+def _header(request: ReadRequest) -> tuple[str, int]:
+    """The header's text (up to ``end_header``) and where the body starts."""
     with request.path.open("rb") as fh:
         header = fh.read(64 * 1024)
     end = header.find(b"end_header")
     if end < 0:
         raise MeshFormatError(f"{request.label} is damaged: its PLY header never ends.")
     body_start = header.index(b"\n", end) + 1 if b"\n" in header[end:] else len(header)
+    return header[:end].decode("latin-1"), body_start
+
+
+def _cut_short(request: ReadRequest) -> MeshFormatError:
+    return MeshFormatError(
+        f"{request.label} is cut short: its header promises more data than the file "
+        "holds. It may not have finished downloading or copying."
+    )
+
+
+def _check_ascii_length(request: ReadRequest) -> None:
+    """Refuse an ASCII PLY with fewer lines than its header's elements: one line each."""
+    header, body_start = _header(request)
+    promised = 0
+    for line in header.splitlines():
+        words = line.split()
+        if words[:1] == ["element"] and len(words) >= 3:
+            try:
+                promised += int(words[2])
+            except ValueError:
+                raise MeshFormatError(
+                    f"{request.label} is damaged: its PLY header has an unreadable count."
+                ) from None
+    with request.path.open("rb") as fh:
+        fh.seek(body_start)
+        lines = 0
+        for raw in fh:
+            if raw.strip():
+                lines += 1
+                if lines >= promised:
+                    return
+    if lines < promised:
+        raise _cut_short(request)
+
+
+def _check_binary_length(request: ReadRequest) -> None:
+    """Refuse a binary PLY shorter than its header's element counts require."""
+    header, body_start = _header(request)
     minimum = 0
     count = 0
-    for line in header[:end].decode("latin-1").splitlines():
+    for line in header.splitlines():
         words = line.split()
         if words[:1] == ["element"] and len(words) >= 3:
             count = int(words[2])
@@ -64,10 +104,7 @@ def _check_binary_length(request: ReadRequest) -> None:
                 minimum += count * _TYPE_SIZES.get(words[1], 1)
     size = request.path.stat().st_size
     if size - body_start < minimum:
-        raise MeshFormatError(
-            f"{request.label} is cut short: its header promises more data than the file "
-            "holds. It may not have finished downloading or copying."
-        )
+        raise _cut_short(request)
 
 
 def write(scene: Scene, path: Path) -> list[Path]:

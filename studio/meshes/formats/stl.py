@@ -18,6 +18,7 @@ from studio.meshes.errors import MeshFormatError
 from studio.meshes.limits import check_triangles
 from studio.meshes.request import ReadRequest
 from studio.meshes.scene import Float32Array, MeshFormat, Part, Scene
+from studio.meshes.sniff import text_bytes
 
 #: One binary STL record: normal, three corners, attribute word; 50 bytes, no padding.
 TRIANGLE_DTYPE = np.dtype([("normal", "<f4", (3,)), ("corners", "<f4", (3, 3)), ("attr", "<u2")])
@@ -28,6 +29,8 @@ _KEYWORDS = re.compile(
     rb"(?i)\b(?:endsolid[^\n]*|solid[^\n]*|facet|normal|outer|loop|vertex|endloop|endfacet)\b"
 )
 _SOLID = re.compile(rb"(?im)^[ \t]*solid\b[ \t]*([^\r\n]*)")
+#: A corner line, whatever surrounds it: the tolerant path reads only these.
+_VERTEX = re.compile(rb"(?im)^[ \t]*vertex[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)")
 
 
 def read_binary(request: ReadRequest) -> Scene:
@@ -76,8 +79,15 @@ def _read_records(fh: BufferedReader, out: Float32Array, count: int, request: Re
 
 
 def read_ascii(request: ReadRequest) -> Scene:
-    """Read an ASCII STL; each ``solid`` becomes a part."""
-    data = request.path.read_bytes()
+    """Read an ASCII STL; each ``solid`` becomes a part.
+
+    Any line ending goes (old Mac files end lines with a lone carriage return), and so does
+    what slicers tolerate: text after ``endloop``/``endfacet`` and normals that are not
+    numbers. Only the corners count; normals are computed from them anyway.
+    """
+    data = text_bytes(request.path.read_bytes())
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     request.progress(0.2, "Reading file")
     starts = [(m.start(), m.group(1).decode("latin-1").strip()) for m in _SOLID.finditer(data)]
     if not starts:
@@ -96,22 +106,35 @@ def read_ascii(request: ReadRequest) -> Scene:
 
 
 def _parse_solid(request: ReadRequest, text: bytes) -> Float32Array:
-    # Drop the keywords, keep the numbers: 12 per facet (normal + three corners).
+    # Fast path: drop the keywords, keep the numbers, 12 per facet (normal + corners).
     numbers = _KEYWORDS.sub(b" ", text)
     if not numbers.strip():
         return np.zeros((0, 3), dtype=np.float32)  # fromstring would say [-1.0]
     try:
         values = np.fromstring(numbers, dtype=np.float32, sep=" ")
+        corners = sum(text.count(word) for word in (b"vertex", b"VERTEX", b"Vertex"))
+        if values.size == 4 * corners and values.size % 12 == 0:
+            return np.ascontiguousarray(values.reshape(-1, 12)[:, 3:].reshape(-1, 3))
+    except ValueError:
+        pass
+    return _corner_lines(request, text)
+
+
+def _corner_lines(request: ReadRequest, text: bytes) -> Float32Array:
+    """The tolerant path: every ``vertex x y z`` line, in order, and nothing else."""
+    corners = _VERTEX.findall(text)
+    try:
+        values = np.array(corners, dtype=np.float64).reshape(-1, 3)
     except ValueError:
         raise MeshFormatError(
             f"{request.label} is damaged or not a valid STL file: it has text where numbers "
             "should be."
         ) from None
-    if values.size % 12:
+    if values.shape[0] % 3:
         raise MeshFormatError(
             f"{request.label} is damaged or not a valid STL file: a facet is incomplete."
         )
-    return np.ascontiguousarray(values.reshape(-1, 12)[:, 3:].reshape(-1, 3))
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
 def write_binary(triangles: list[Float32Array], path: Path, header: str = "") -> None:

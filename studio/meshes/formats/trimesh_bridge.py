@@ -15,8 +15,10 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from studio.meshes.limits import Limits
 from studio.meshes.references import escape_note, missing_note, resolve_reference
 from studio.meshes.scene import Material, Part, Texture, UInt8Array
+from studio.meshes.textures import fit_image_bytes, is_image
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +26,23 @@ log = logging.getLogger(__name__)
 class FolderResolver(trimesh.resolvers.Resolver):  # type: ignore[misc]
     """Give trimesh files from the model's folder only, noting every refusal.
 
+    Images pass through the texture pixel limit on the way (scaled down or left out, with
+    a note), since trimesh decodes them itself.
+
     Parameters
     ----------
     folder
         The model's folder.
     notes
         Where to append plain notes about ignored references.
+    limits
+        ``max_texture_pixels`` applies to the images handed over.
     """
 
-    def __init__(self, folder: Path, notes: list[str]) -> None:
+    def __init__(self, folder: Path, notes: list[str], limits: Limits | None = None) -> None:
         self.folder = folder
         self.notes = notes
+        self.limits = limits or Limits()
 
     def get(self, name: str) -> bytes:
         target = resolve_reference(self.folder, name)
@@ -48,7 +56,13 @@ class FolderResolver(trimesh.resolvers.Resolver):  # type: ignore[misc]
                 self._note(missing_note(name))
                 raise FileNotFoundError(name)
             target = flat
-        return target.read_bytes()
+        data = target.read_bytes()
+        if is_image(data):
+            fitted = fit_image_bytes(data, f"“{name}”", self.limits, self.notes)
+            if fitted is None:
+                raise FileNotFoundError(name)
+            return fitted
+        return data
 
     def _note(self, note: str) -> None:
         if note not in self.notes:
