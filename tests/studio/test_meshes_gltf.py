@@ -296,7 +296,7 @@ def test_twenty_thousand_placed_boxes_cost_what_their_triangles_cost(tmp_path: P
     assert any("20,000" in note for note in scene.notes)
     # Same triangles, same order of cost: the JSON of 20,000 nodes is all it adds.
     assert seconds < 3 * flat_seconds + 1.0, (seconds, flat_seconds)
-    assert seconds < 5.0
+    assert seconds < 8.0  # "seconds, not tens" (it was 16 s), with room for a busy machine
 
 
 def test_placements_over_the_triangle_limit_are_refused_before_expanding(tmp_path: Path) -> None:
