@@ -219,9 +219,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @property
     def limits(self) -> Limits:
-        return Limits(
-            max_file_size=self.settings.max_file_size, max_triangles=self.settings.max_triangles
-        )
+        s = self.settings
+        return Limits(s.max_file_size, s.max_triangles, max_texture_pixels=s.max_texture_pixels)
 
     @property
     def busy(self) -> bool:
