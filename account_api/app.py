@@ -17,6 +17,8 @@ from account_api.clock import Clock, SystemClock
 from account_api.context import Services
 from account_api.database import Database
 from account_api.errors import ApiError
+from account_api.middleware import RequestGuard
+from account_api.openapi import document_errors
 from account_api.passwords import Passwords
 from account_api.settings import Settings
 
@@ -41,7 +43,9 @@ def create_app(
         db=db or Database(settings.database_url),
         blobs=blob_store or open_blob_store(settings),
         clock=clock or SystemClock(),
-        passwords=Passwords(settings.argon2),
+        passwords=Passwords(
+            settings.argon2, max_concurrent=settings.max_concurrent_hashes, wait=settings.hash_wait
+        ),
     )
     app = FastAPI(
         title="Kiln Studio account API",
@@ -56,7 +60,10 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
-    app.add_exception_handler(Exception, _unexpected)
+    # Unexpected exceptions are answered by RequestGuard, not by an ``Exception`` handler:
+    # Starlette re-raises after such a handler, and uvicorn then drops the connection.
+    app.add_middleware(RequestGuard, max_json_bytes=settings.max_json_bytes)
+    document_errors(app)
     return app
 
 
@@ -83,7 +90,13 @@ def validation_sentence(errors: Any) -> str:
         return f"The field '{where}' is missing." if where else "The request body is missing."
     if kind == "extra_forbidden":
         return f"The field '{where}' is not expected here."
-    message = str(first.get("msg", "is not valid")).rstrip(".")
+    if kind == "string_pattern_mismatch":
+        message = "it holds characters or a form that is not allowed here"
+    elif kind == "value_error":
+        message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+    else:
+        message = str(first.get("msg", "is not valid"))
+    message = message.rstrip(".")
     return f"Check '{where}': {message}." if where else f"The request is not valid: {message}."
 
 
@@ -99,12 +112,4 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         {"detail": "The service cannot reach its database right now. Try again in a moment."},
         status_code=503,
         headers={"Retry-After": "5"},
-    )
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The traceback goes to the log (which never holds bodies, tokens or passwords).
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        {"detail": "Something went wrong on our side. Try again later."}, status_code=500
     )

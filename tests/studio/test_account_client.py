@@ -15,7 +15,7 @@ import httpx
 import keyring
 import pytest
 
-from account_api.settings import RateLimit
+from account_api.settings import GuessPolicy, RateLimit
 from studio import secrets
 from studio.account import (
     AccountClient,
@@ -32,6 +32,8 @@ from tests.conftest import KilnDirs
 from tests.studio.test_secrets import MemoryKeyring
 
 GENEROUS = RateLimit(10_000, timedelta(hours=1))
+#: The payment page the test service hands out (nothing is fetched from it).
+CHECKOUT_URL = "https://pay.example.com/checkout?plan={plan}&account={account}"
 
 
 def start_service(data_dir: Path) -> ServiceThread:
@@ -42,7 +44,8 @@ def start_service(data_dir: Path) -> ServiceThread:
         signup_per_ip=GENEROUS,
         signup_per_email=GENEROUS,
         signin_per_ip=GENEROUS,
-        signin_per_email=GENEROUS,
+        guessing=GuessPolicy(pair_free=10_000, account_free=10_000),
+        checkout_url=CHECKOUT_URL,
     )
     return ServiceThread(settings, FakeClock()).start()
 
