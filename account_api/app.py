@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from account_api.api import auth, blobs, credits, models, service
 from account_api.blobs import BlobStore, open_blob_store
@@ -51,6 +54,7 @@ def create_app(
         title="Kiln Studio account API",
         version="1",
         description="Accounts, credits (holds and ledger) and model sync for Kiln Studio.",
+        dependencies=[Depends(_known_query_only)],
     )
     app.state.services = services
     for module in (service, auth, credits, models, blobs):
@@ -65,6 +69,23 @@ def create_app(
     app.add_middleware(RequestGuard, max_json_bytes=settings.max_json_bytes)
     document_errors(app)
     return app
+
+
+def _known_query_only(request: Request) -> None:
+    """Unknown query parameters are refused, as unknown body fields are: a typo in a client
+    is an error, not a silent no-op."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known: set[str] = set()
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        known |= {param.alias for param in dependant.query_params}
+        pending.extend(dependant.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(422, f"The query parameter '{unknown[0][:100]}' is not expected here.")
 
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -100,10 +121,24 @@ def validation_sentence(errors: Any) -> str:
     return f"Check '{where}': {message}." if where else f"The request is not valid: {message}."
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = _PLAIN_STATUS.get(exc.status_code, exc.detail)
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's,
+    and FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and isinstance(route, BaseRoute):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -60,7 +60,7 @@ def _record(services: Services, caller: Caller, sha256: str, path: Path, size: i
         "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}
     },
     responses={
-        200: {"description": "Already uploaded."},
+        200: {"description": "Already uploaded.", "model": schema.BlobInfo},
         413: {"description": "Over the size cap."},
         422: {"description": "The body's sha256 is not the address."},
     },

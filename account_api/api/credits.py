@@ -92,7 +92,7 @@ def list_buckets(caller: CallerDep, services: ServicesDep) -> list[schema.Bucket
     "/v1/holds",
     status_code=201,
     responses={
-        200: {"description": "A hold with this idempotency key already existed."},
+        200: {"description": "A hold with this key already existed.", "model": schema.Hold},
         409: {"description": "This idempotency key was used with other parameters."},
         402: {"description": "Not enough credits: detail is InsufficientCredits."},
     },

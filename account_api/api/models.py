@@ -17,7 +17,11 @@ ModelUid = Annotated[str, Path(pattern=schema.UID_PATTERN, max_length=64)]
 VersionUid = Annotated[str, Path(pattern=schema.UID_PATTERN, max_length=64)]
 
 
-@router.post("/v1/models", status_code=201)
+@router.post(
+    "/v1/models",
+    status_code=201,
+    responses={200: {"description": "A model with this uid existed.", "model": schema.Model}},
+)
 def create_model(
     body: schema.ModelCreate, caller: CallerDep, services: ServicesDep, response: Response
 ) -> schema.Model:
@@ -74,10 +78,11 @@ def delete_model(model_uid: ModelUid, caller: CallerDep, services: ServicesDep) 
     "/v1/models/{model_uid}/versions",
     status_code=201,
     responses={
+        200: {"description": "A version with this uid existed.", "model": schema.Version},
         409: {
             "description": "A file is not uploaded (detail is MissingBlobs), "
             "or the number or uid is taken."
-        }
+        },
     },
 )
 def create_version(

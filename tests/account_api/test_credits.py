@@ -227,9 +227,7 @@ def test_spending_order_is_subscription_then_packs_oldest_first(
     user.assert_ledger_matches_balance()
 
 
-def test_changing_plan_grants_the_new_plans_subscription(
-    api: Api, service: ServiceThread
-) -> None:
+def test_changing_plan_grants_the_new_plans_subscription(api: Api, service: ServiceThread) -> None:
     user = api.signup()
     pro = _set_plan(service, user, "pro")
     assert pro["plan"] == "pro"
@@ -238,7 +236,7 @@ def test_changing_plan_grants_the_new_plans_subscription(
     assert same["available"] == 1100  # no second grant for the same plan
     free = _set_plan(service, user, "free")
     assert free["available"] == 100  # what was left of pro is written off
-    with pytest.raises(ApiError, match="There is no plan called 'platinum'."):
+    with pytest.raises(ApiError, match=r"There is no plan called 'platinum'\."):
         _set_plan(service, user, "platinum")
     assert user.http.get("/v1/account").json()["plan"] == "free"
     user.assert_ledger_matches_balance()

@@ -132,9 +132,12 @@ def test_signin_attempts_per_address_are_limited(api: Api, from_address: Any) ->
     assert limited.status_code == 429
     assert "Retry-After" in limited.headers
     # Another address is not affected.
-    assert api.http.post(
-        "/v1/auth/signin", json={"email": "another@example.com", "password": PASSWORD}
-    ).status_code == 401
+    assert (
+        api.http.post(
+            "/v1/auth/signin", json={"email": "another@example.com", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
 
 
 def test_signups_are_limited(api: Api) -> None:
