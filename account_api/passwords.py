@@ -76,6 +76,8 @@ _COMMON = frozenset(
         "daniel",
     ]
 )
+#: Keyboard and counting runs: any stretch of these is a first guess.
+_RUNS = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _BUSY = "The service is busy checking passwords. Try again in a moment."
 
 
@@ -98,6 +100,8 @@ def _guessable(password: str) -> bool:
             return True
     steps = {ord(b) - ord(a) for a, b in itertools.pairwise(lowered)}
     if steps in ({1}, {-1}):
+        return True
+    if any(lowered in run or lowered in run[::-1] for run in _RUNS):
         return True
     core = lowered.strip("0123456789!@#$%^&*()_+-=.,?~ ")
     return core in _COMMON or lowered in _COMMON

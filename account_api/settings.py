@@ -162,8 +162,9 @@ def default_data_dir() -> Path:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """The secret stored at ``path`` (mode 0600), created on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The secret stored at ``path`` (mode 0600, its folder 0700 when made here), created on
+    first use."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         return path.read_text(encoding="ascii").strip()
     secret = secrets.token_urlsafe(48)

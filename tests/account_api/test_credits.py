@@ -75,6 +75,32 @@ def test_a_hold_needs_a_kind_or_an_amount(api: Api) -> None:
     assert isinstance(bad_quality.json()["detail"], str)
 
 
+def test_a_reused_idempotency_key_with_other_parameters_is_409(api: Api) -> None:
+    """Finding 10: as payment APIs answer a reused key with different parameters."""
+    user = api.signup()
+    first = user.hold(idempotency_key="job-409", amount=10)
+    assert first.status_code == 201
+    for other in (
+        {"amount": 50},
+        {"kind": "text", "quality": "standard"},
+        {"kind": "text", "quality": "ultra", "amount": 10},
+    ):
+        response = user.hold(idempotency_key="job-409", **other)
+        assert response.status_code == 409, other
+        assert response.json() == {
+            "detail": "This idempotency key was already used for a different hold "
+            "(10 credits): use a new key for a new generation."
+        }
+    priced = user.hold(idempotency_key="job-410", kind="image")
+    assert user.hold(idempotency_key="job-410", kind="image").status_code == 200
+    assert user.hold(idempotency_key="job-410", kind="image", quality="ultra").status_code == 409
+    assert user.hold(idempotency_key="job-410", kind="text").status_code == 409
+    assert user.hold(idempotency_key="job-410", kind="image", amount=15).status_code == 200
+    assert user.hold(idempotency_key="job-410", kind="image", amount=16).status_code == 409
+    balance = user.assert_ledger_matches_balance()
+    assert (balance["on_hold"], priced.json()["amount"]) == (25, 15)
+
+
 def test_the_same_idempotency_key_always_returns_the_same_hold(api: Api) -> None:
     user = api.signup()
     first = user.hold(idempotency_key="job-1", kind="text", quality="ultra")
