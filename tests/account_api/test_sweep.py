@@ -110,5 +110,8 @@ def test_python_m_account_api_sweep_on_real_files(
     )
     assert result.returncode == 0, result.stderr
     assert "Removed 1 unfinished uploads and 1 unreferenced blobs" in result.stdout
-    assert not stale_blob.exists() and not stale_upload.exists()
-    assert fresh_blob.exists() and fresh_upload.exists() and kept_path.exists()
+    assert not stale_blob.exists()
+    assert not stale_upload.exists()
+    assert fresh_blob.exists()
+    assert fresh_upload.exists()
+    assert kept_path.exists()
