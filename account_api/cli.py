@@ -34,6 +34,8 @@ from account_api.sweep import sweep
 from account_api.tables import HoldRow, UserRow
 
 log = logging.getLogger("account_api")
+#: One grant fits a credit bucket's 32-bit column with room to spare (as a purchase does).
+MAX_GRANT = 10_000_000
 
 
 def reset_monthly(db: Database, clock: Clock) -> int:
@@ -77,6 +79,8 @@ def grant_credits(db: Database, clock: Clock, email: str, amount: int, reason: s
     """Add a top-up bucket; the user's new available balance."""
     if amount <= 0:
         raise ApiError(422, "The number of credits must be greater than zero.")
+    if amount > MAX_GRANT:
+        raise ApiError(422, f"Grant at most {MAX_GRANT:,} credits at a time.")
     address = normalise_email(email)
     with db.write() as session:
         user_id = session.scalar(select(UserRow.id).where(UserRow.email == address))

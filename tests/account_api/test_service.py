@@ -123,6 +123,9 @@ def test_command_line_jobs_run_against_the_services_database(
     for command in ("migrate", "expire-holds", "reset-monthly"):
         result = _cli(command, env=env)
         assert result.returncode == 0, result.stderr
+    huge = _cli("grant", user.email, str(2**31), "--reason", "x", env=env)
+    assert huge.returncode == 2
+    assert "Grant at most 10,000,000 credits at a time." in huge.stderr
     missing = _cli("grant", "nobody@example.com", "5", "--reason", "x", env=env)
     assert missing.returncode == 2
     assert "There is no account for nobody@example.com." in missing.stderr
