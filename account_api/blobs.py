@@ -11,6 +11,8 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +20,17 @@ from account_api.settings import Settings
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One file in the store, as the sweep sees it."""
+
+    owner: str
+    #: The blob's sha256, or ``None`` for a partial write left by a crash.
+    sha256: str | None
+    name: str
+    modified: datetime
 
 
 class BlobStore(Protocol):
@@ -35,6 +48,18 @@ class BlobStore(Protocol):
 
     def count(self, owner: str) -> int:
         """How many blobs ``owner`` has in the store (for checks and tests)."""
+        ...
+
+    def entries(self) -> Iterator[StoredBlob]:
+        """Every file in the store, grouped by owner."""
+        ...
+
+    def modified(self, entry: StoredBlob) -> datetime | None:
+        """When ``entry`` was last written now (``None``: it is gone)."""
+        ...
+
+    def remove(self, entry: StoredBlob) -> None:
+        """Delete one file (gone already: fine)."""
         ...
 
 
@@ -69,6 +94,39 @@ class LocalBlobStore:
         if not folder.exists():
             return 0
         return sum(1 for path in folder.rglob("*") if path.is_file())
+
+    def entries(self) -> Iterator[StoredBlob]:
+        if not self.root.is_dir():
+            return
+        for owner_dir in sorted(self.root.iterdir()):
+            if not owner_dir.is_dir():
+                continue
+            for path in sorted(owner_dir.rglob("*")):
+                if not path.is_file():
+                    continue
+                modified = self._mtime(path)
+                if modified is None:
+                    continue
+                sha = path.name if SHA256.match(path.name) else None
+                yield StoredBlob(owner_dir.name, sha, str(path.relative_to(owner_dir)), modified)
+
+    @staticmethod
+    def _mtime(path: Path) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+
+    def modified(self, entry: StoredBlob) -> datetime | None:
+        return self._mtime(self.root / entry.owner / entry.name)
+
+    def remove(self, entry: StoredBlob) -> None:
+        path = self.root / entry.owner / entry.name
+        path.unlink(missing_ok=True)
+        # Empty folders go with their last file.
+        for folder in (path.parent, self.root / entry.owner):
+            if folder != self.root and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 class S3BlobStore:
@@ -111,6 +169,35 @@ class S3BlobStore:
 
     def count(self, owner: str) -> int:
         return sum(1 for _ in self._keys(owner))
+
+    def entries(self) -> Iterator[StoredBlob]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                owner, _, name = str(item["Key"])[len(self.prefix) :].partition("/")
+                if not owner or not name:
+                    continue
+                sha = name if SHA256.match(name) else None
+                yield StoredBlob(owner, sha, name, item["LastModified"].astimezone(UTC))
+
+    def modified(self, entry: StoredBlob) -> datetime | None:
+        try:
+            head = self._client.head_object(
+                Bucket=self.bucket, Key=f"{self.prefix}{entry.owner}/{entry.name}"
+            )
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise
+        modified: datetime = head["LastModified"].astimezone(UTC)
+        return modified
+
+    def remove(self, entry: StoredBlob) -> None:
+        self._client.delete_object(
+            Bucket=self.bucket, Key=f"{self.prefix}{entry.owner}/{entry.name}"
+        )
 
 
 def open_blob_store(settings: Settings) -> BlobStore:

@@ -37,6 +37,8 @@ from account_api.tokens import new_id
 from studio.account import schema
 
 LEDGER_PAGE_MAX = 1000
+#: The plan every account starts on, and the one a cancelled plan moves to.
+FREE_PLAN = "free"
 
 
 def _ledger(
@@ -110,6 +112,15 @@ def end_subscription_period(session: Session, user: UserRow, now: datetime, why:
         bucket.state = "ended"
 
 
+def start_period(session: Session, user: UserRow, now: datetime) -> None:
+    """A new monthly period: take the scheduled plan (a cancelled one moves to free), then
+    refill."""
+    if user.next_plan_code is not None and session.get(PlanRow, user.next_plan_code) is not None:
+        user.plan_code = user.next_plan_code
+    user.next_plan_code = None
+    refill_subscription(session, user, now, "the monthly period ended")
+
+
 def refill_subscription(session: Session, user: UserRow, now: datetime, why: str) -> None:
     """End the current period and grant the plan's monthly credits."""
     plan = session.get_one(PlanRow, user.plan_code)
@@ -126,10 +137,15 @@ def refill_subscription(session: Session, user: UserRow, now: datetime, why: str
 
 
 def change_plan(session: Session, user: UserRow, code: str, now: datetime) -> PlanRow:
-    """Switch plan and grant the new plan's subscription bucket (same plan: no change)."""
+    """Switch plan and grant the new plan's subscription bucket (same plan: no change).
+
+    Only the payment provider's signed notification and the operator's command call this:
+    no route lets a designer pick a paid plan without paying.
+    """
     plan = session.get(PlanRow, code)
     if plan is None:
         raise ApiError(422, f"There is no plan called {code!r}.")
+    user.next_plan_code = None
     if plan.code != user.plan_code:
         user.plan_code = plan.code
         refill_subscription(session, user, now, f"changed to the {plan.name} plan")
@@ -209,6 +225,12 @@ def create_hold(
         )
     ).one_or_none()
     if existing is not None:
+        if not _same_request(existing, request):
+            raise ApiError(
+                409,
+                "This idempotency key was already used for a different hold "
+                f"({existing.amount} credits): use a new key for a new generation.",
+            )
         return existing, False
     kind: str | None = request.kind
     quality: str | None = request.quality if kind is not None else None
@@ -266,6 +288,16 @@ def create_hold(
             hold_id=hold.id,
         )
     return hold, True
+
+
+def _same_request(hold: HoldRow, request: schema.HoldRequest) -> bool:
+    """Whether ``request`` asks for what ``hold`` was made for (its kind and quality, and
+    its amount when the request names one)."""
+    if request.kind != hold.kind:
+        return False
+    if request.kind is not None and request.quality != hold.quality:
+        return False
+    return request.amount is None or request.amount == hold.amount
 
 
 def find_hold(session: Session, user: UserRow, hold_id: str) -> HoldRow:

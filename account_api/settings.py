@@ -11,8 +11,15 @@
 ``KILN_ACCOUNT_JWT_SECRET``          required with PostgreSQL; generated for SQLite
 ``KILN_ACCOUNT_WEBHOOK_SECRET``      the payment provider's webhook signing secret
 ``KILN_ACCOUNT_HOLD_TTL_SECONDS``    default 7200
-``KILN_ACCOUNT_MAX_BLOB_BYTES``      default 512 MiB
-``KILN_ACCOUNT_FORWARDED_ALLOW_IPS`` proxies trusted for X-Forwarded-For (serve)
+``KILN_ACCOUNT_MAX_BLOB_BYTES``      default 512 MiB (a blob upload's streaming cap)
+``KILN_ACCOUNT_MAX_JSON_BYTES``      default 1 MiB (every other request body)
+``KILN_ACCOUNT_MAX_HASHES``          password hashes at once (default 4; 64 MiB each)
+``KILN_ACCOUNT_CHECKOUT_URL``        the payment page of a paid plan, with ``{plan}`` and
+                                     ``{account}`` filled in (unset: no plan is on sale)
+``KILN_ACCOUNT_FORWARDED_ALLOW_IPS`` proxies trusted for X-Forwarded-For (serve; unset:
+                                     the header is ignored)
+``KILN_ACCOUNT_UPLOAD_GRACE_SECONDS`` age after which ``sweep`` removes an unfinished upload
+                                     or an unreferenced blob (default 3600)
 ==================================== =====================================================
 """
 
@@ -40,6 +47,26 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class GuessPolicy:
+    """How wrong passwords are slowed down (see the README's "Password guessing").
+
+    * Per (account, client address): ``pair_free`` failures, then each try waits twice as
+      long as the last (from 1 s, at most ``pair_max_wait``). Only that pair is slowed.
+    * Per account, from every address: after ``account_free`` failures, clients the account
+      has not signed in from (within ``trusted_for``) get one try per ``account_spacing``.
+      Addresses it has signed in from are never slowed by other people's failures.
+    * Counters forget after ``quiet`` without a failure; a correct password clears its pair.
+    """
+
+    pair_free: int = 5
+    pair_max_wait: timedelta = timedelta(minutes=15)
+    account_free: int = 20
+    account_spacing: timedelta = timedelta(seconds=2)
+    quiet: timedelta = timedelta(minutes=15)
+    trusted_for: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True)
 class Argon2Cost:
     """argon2id parameters; the defaults are RFC 9106's second recommendation."""
 
@@ -62,12 +89,22 @@ class Settings:
     hold_ttl: timedelta = timedelta(hours=2)
     webhook_tolerance: timedelta = timedelta(minutes=5)
     max_blob_bytes: int = 512 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
     signup_bonus: int = 100
-    signin_per_email: RateLimit = RateLimit(10, timedelta(minutes=15))
+    #: Every sign-in attempt from one address (spraying many accounts).
     signin_per_ip: RateLimit = RateLimit(100, timedelta(minutes=15))
     signup_per_email: RateLimit = RateLimit(5, timedelta(hours=1))
     signup_per_ip: RateLimit = RateLimit(20, timedelta(hours=1))
+    guessing: GuessPolicy = GuessPolicy()
     argon2: Argon2Cost = Argon2Cost()
+    #: argon2 hashes computed at once; a request waits ``hash_wait`` for a turn, then 503.
+    max_concurrent_hashes: int = 4
+    hash_wait: timedelta = timedelta(seconds=2)
+    #: The payment page of a paid plan: ``{plan}`` and ``{account}`` (public id) filled in.
+    checkout_url: str | None = None
+    #: Proxies whose X-Forwarded-For is believed (``None``: nobody's).
+    forwarded_allow_ips: str | None = None
+    upload_grace: timedelta = timedelta(hours=1)
 
     @property
     def blob_dir(self) -> Path:
@@ -108,6 +145,13 @@ class Settings:
             s3_prefix=env.get("KILN_ACCOUNT_S3_PREFIX", ""),
             hold_ttl=timedelta(seconds=_positive_int(env, "KILN_ACCOUNT_HOLD_TTL_SECONDS", 7200)),
             max_blob_bytes=_positive_int(env, "KILN_ACCOUNT_MAX_BLOB_BYTES", 512 * 1024 * 1024),
+            max_json_bytes=_positive_int(env, "KILN_ACCOUNT_MAX_JSON_BYTES", 1024 * 1024),
+            max_concurrent_hashes=_positive_int(env, "KILN_ACCOUNT_MAX_HASHES", 4),
+            checkout_url=_checkout_url(env.get("KILN_ACCOUNT_CHECKOUT_URL", "").strip()),
+            forwarded_allow_ips=env.get("KILN_ACCOUNT_FORWARDED_ALLOW_IPS", "").strip() or None,
+            upload_grace=timedelta(
+                seconds=_positive_int(env, "KILN_ACCOUNT_UPLOAD_GRACE_SECONDS", 3600)
+            ),
         )
 
 
@@ -118,8 +162,9 @@ def default_data_dir() -> Path:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """The secret stored at ``path`` (mode 0600), created on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The secret stored at ``path`` (mode 0600, its folder 0700 when made here), created on
+    first use."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         return path.read_text(encoding="ascii").strip()
     secret = secrets.token_urlsafe(48)
@@ -138,6 +183,20 @@ def load_or_create_secret(path: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return secret
+
+
+def _checkout_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")):
+        raise ConfigError("KILN_ACCOUNT_CHECKOUT_URL must be an http(s) address.")
+    try:
+        raw.format(plan="pro", account="id")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(
+            "KILN_ACCOUNT_CHECKOUT_URL may use only {plan} and {account} as placeholders."
+        ) from None
+    return raw
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

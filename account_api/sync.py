@@ -9,15 +9,20 @@ model never repeat, even after a delete.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from account_api.errors import ApiError, not_found
 from account_api.tables import BlobRow, ModelRow, UserRow, VersionRow
 from studio.account import schema
+
+log = logging.getLogger("account_api")
 
 
 def _bump(user: UserRow) -> int:
@@ -36,6 +41,27 @@ def model_out(model: ModelRow) -> schema.Model:
     )
 
 
+def _safe_companions(version: VersionRow) -> list[schema.Companion]:
+    """The stored companions that pass today's rules: one stored before the rules existed
+    (``../x``) is left out of every answer instead of breaking the whole feed."""
+    companions = []
+    for stored in version.companions:
+        try:
+            companions.append(schema.Companion.model_validate(stored))
+        except ValidationError:
+            log.warning("version %s: a companion with an unsafe path is not sent", version.id)
+    return companions
+
+
+def _bounded(version: VersionRow, value: dict[str, Any], what: str) -> dict[str, Any]:
+    """``value`` if it is within today's JSON limits, else ``{}`` (stored before them)."""
+    try:
+        return dict(schema.bounded_json(dict(value)))
+    except (ValueError, TypeError):
+        log.warning("version %s: its %s is over the limits and is not sent", version.id, what)
+        return {}
+
+
 def version_out(version: VersionRow, model_uid: str) -> schema.Version:
     return schema.Version(
         uid=version.uid,
@@ -44,10 +70,10 @@ def version_out(version: VersionRow, model_uid: str) -> schema.Version:
         sha256=version.sha256,
         filename=version.filename,
         format=version.format,
-        companions=[schema.Companion.model_validate(c) for c in version.companions],
+        companions=_safe_companions(version),
         thumbnail_sha=version.thumbnail_sha,
-        source=dict(version.source),
-        stats=dict(version.stats),
+        source=_bounded(version, version.source, "source"),
+        stats=_bounded(version, version.stats, "stats"),
         created_at=version.created_at,
         revision=version.rev,
     )

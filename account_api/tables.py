@@ -84,6 +84,8 @@ class UserRow(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    #: The plan taken at the end of the period (the designer cancelled); ``None``: no change.
+    next_plan_code: Mapped[str | None] = mapped_column(String(32))
     #: The sync cursor: grows by one on every change to the user's models.
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
@@ -121,6 +123,28 @@ class RateLimitRow(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class GuessRow(Base):
+    """Wrong passwords for one key (an account, or an account from one address)."""
+
+    __tablename__ = "password_failures"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+
+
+class TrustedClientRow(Base):
+    """An address this account signed in from: other people's guesses never slow it."""
+
+    __tablename__ = "trusted_clients"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[datetime]
 
 
 class BucketRow(Base):
@@ -257,6 +281,7 @@ class VersionRow(Base):
 #: Every table holding a user's data, for the account-deletion test and the CLI.
 USER_TABLES = (
     "session_families",
+    "trusted_clients",
     "credit_buckets",
     "holds",
     "ledger",

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from studio.account.schema import Balance, LedgerPage, Plan, Price
+from studio.account.schema import Account, Balance, Checkout, LedgerPage, Plan, Price
 from studio.jobs import Jobs, NoAccountGate
 from ui.worker import Job, JobRunner
 
@@ -27,6 +27,8 @@ class AccountController(QtCore.QObject):
     balance_changed = QtCore.Signal(object)  # Balance | None
     ledger_loaded = QtCore.Signal(object)  # LedgerPage
     plans_loaded = QtCore.Signal(object)  # list[Plan]
+    #: A sentence about the plan change just asked for (payment page opened, or scheduled).
+    plan_note = QtCore.Signal(str)
     failed = QtCore.Signal(object)  # an exception, for the window's error reporter
     synced = QtCore.Signal(object)  # SyncReport
     sync_started = QtCore.Signal()
@@ -112,7 +114,12 @@ class AccountController(QtCore.QObject):
             self._call(self.client.plans, done=self.plans_loaded.emit)
 
     def change_plan(self, plan: str) -> None:
-        self._call(self.client.change_plan, plan, done=self._on_balance)
+        """A paid plan: open its payment page in the browser (the plan changes when the
+        payment arrives). The free plan: move to it when the current period ends."""
+        if plan == "free":
+            self._call(self.client.cancel_plan, done=self._on_plan_cancelled)
+        else:
+            self._call(self.client.checkout, plan, done=self._on_checkout)
 
     @property
     def can_sync(self) -> bool:
@@ -146,6 +153,25 @@ class AccountController(QtCore.QObject):
             self._jobs.gate = NoAccountGate()
         self.state_changed.emit(False, "")
         self.balance_changed.emit(None)
+
+    def _on_checkout(self, checkout: Checkout) -> None:
+        if QtGui.QDesktopServices.openUrl(QtCore.QUrl(checkout.url)):
+            self.plan_note.emit(
+                "The payment page is open in your browser. Your plan changes as soon as "
+                "the payment is through."
+            )
+        else:
+            self.plan_note.emit(f"Open this page to pay for the plan: {checkout.url}")
+
+    def _on_plan_cancelled(self, account: Account) -> None:
+        if account.next_plan:
+            self.plan_note.emit(
+                f"Your plan moves to {account.next_plan} when this period ends; "
+                "your credits stay until then."
+            )
+        else:
+            self.plan_note.emit(f"You are on the {account.plan} plan already.")
+        self.refresh_balance()
 
     def _on_balance(self, balance: Balance) -> None:
         self.last_balance = balance
@@ -295,7 +321,13 @@ class CreditsDialog(QtWidgets.QDialog):
         self.plan.setObjectName("planCombo")
         self.change_plan = QtWidgets.QPushButton("Change plan")
         self.change_plan.setObjectName("changePlanButton")
+        self.change_plan.setToolTip(
+            "A paid plan opens its payment page; Free starts when this period ends."
+        )
         self.change_plan.clicked.connect(self._on_change_plan)
+        self.plan_note = QtWidgets.QLabel("")
+        self.plan_note.setObjectName("planNote")
+        self.plan_note.setWordWrap(True)
         self.buckets = QtWidgets.QTableWidget(0, 4)
         self.buckets.setObjectName("bucketsTable")
         self.buckets.setHorizontalHeaderLabels(["Credits", "Left", "From", "Since"])
@@ -313,6 +345,7 @@ class CreditsDialog(QtWidgets.QDialog):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(plan_row)
+        layout.addWidget(self.plan_note)
         layout.addWidget(QtWidgets.QLabel("Where your credits come from (spent in this order)"))
         layout.addWidget(self.buckets, 1)
         layout.addWidget(QtWidgets.QLabel("Every credit movement"))
@@ -323,6 +356,7 @@ class CreditsDialog(QtWidgets.QDialog):
         controller.balance_changed.connect(self.show_balance)
         controller.ledger_loaded.connect(self.show_ledger)
         controller.plans_loaded.connect(self.show_plans)
+        controller.plan_note.connect(self.plan_note.setText)
         self.resize(640, 560)
         if controller.last_balance is not None:
             self.show_balance(controller.last_balance)
@@ -383,5 +417,10 @@ class CreditsDialog(QtWidgets.QDialog):
     @QtCore.Slot()
     def _on_change_plan(self) -> None:
         code = self.plan.currentData()
-        if code:
-            self._controller.change_plan(str(code))
+        current = self._controller.last_balance.plan if self._controller.last_balance else None
+        if not code:
+            return
+        if code == current:
+            self.plan_note.setText("This is your plan already.")
+            return
+        self._controller.change_plan(str(code))

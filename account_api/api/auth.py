@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from account_api import credits
+from account_api import credits, guessing
 from account_api.context import CallerDep, Services, ServicesDep, caller_row
 from account_api.database import lock_user
 from account_api.errors import ApiError
@@ -36,7 +36,11 @@ def _client_ip(request: Request) -> str:
 
 def account_out(user: UserRow) -> schema.Account:
     return schema.Account(
-        id=user.public_id, email=user.email, plan=user.plan_code, created_at=user.created_at
+        id=user.public_id,
+        email=user.email,
+        plan=user.plan_code,
+        created_at=user.created_at,
+        next_plan=user.next_plan_code,
     )
 
 
@@ -94,10 +98,12 @@ def signup(body: schema.SignupRequest, request: Request, services: ServicesDep) 
     )
     check_password_rules(body.password, email)
     taken = ApiError(409, "An account with this email already exists. Sign in instead.")
+    # Hashed before looking the address up: a taken address costs the same time as a new
+    # one, so timing does not tell which addresses have accounts.
+    password_hash = services.passwords.hash(body.password)
     with services.db.read() as session:
         if session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None:
             raise taken
-    password_hash = services.passwords.hash(body.password)
     try:
         with services.db.write() as session:
             user = UserRow(
@@ -114,6 +120,7 @@ def signup(body: schema.SignupRequest, request: Request, services: ServicesDep) 
                 credits.grant(
                     session, user, "signup_bonus", settings.signup_bonus, "Sign-up bonus", now
                 )
+            guessing.succeeded(session, guessing.Attempt(email, _client_ip(request)), user.id, now)
             return _issue(services, session, user, _new_family(session, user, now), now)
     except IntegrityError:
         raise taken from None
@@ -121,22 +128,20 @@ def signup(body: schema.SignupRequest, request: Request, services: ServicesDep) 
 
 @router.post("/v1/auth/signin")
 def signin(body: schema.SigninRequest, request: Request, services: ServicesDep) -> schema.Session:
+    """Sign in. Wrong passwords slow down further tries (see the README's policy)."""
     settings, now = services.settings, services.clock.now()
     try:
         email = normalise_email(body.email)
     except ApiError:
-        email = body.email.strip().lower()
-    count_attempt(
-        services.db,
-        [
-            (rate_key("signin-email", email), settings.signin_per_email),
-            (rate_key("signin-ip", _client_ip(request)), settings.signin_per_ip),
-        ],
-        now,
-    )
+        raise unauthorized(_WRONG_CREDENTIALS) from None
+    client = _client_ip(request)
+    count_attempt(services.db, [(rate_key("signin-ip", client), settings.signin_per_ip)], now)
     with services.db.read() as session:
         user = session.scalars(select(UserRow).where(UserRow.email == email)).one_or_none()
+    attempt = guessing.Attempt(email, client)
+    guessing.check(services.db, settings.guessing, attempt, user.id if user else None, now)
     if not services.passwords.verify(user.password_hash if user else None, body.password):
+        guessing.failed(services.db, settings.guessing, attempt, now)
         raise unauthorized(_WRONG_CREDENTIALS)
     assert user is not None
     rehash = (
@@ -150,6 +155,7 @@ def signin(body: schema.SigninRequest, request: Request, services: ServicesDep) 
             raise unauthorized(_WRONG_CREDENTIALS)
         if rehash is not None:
             locked.password_hash = rehash
+        guessing.succeeded(session, attempt, locked.id, now)
         return _issue(services, session, locked, _new_family(session, locked, now), now)
 
 
@@ -216,12 +222,26 @@ def get_account(caller: CallerDep, services: ServicesDep) -> schema.Account:
 
 @router.delete("/v1/account", status_code=204, tags=["account"])
 def delete_account(
-    body: schema.DeleteAccountRequest, caller: CallerDep, services: ServicesDep
+    body: schema.DeleteAccountRequest,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
 ) -> Response:
-    """Delete the account, every row that belongs to it, and its files."""
+    """Delete the account, every row that belongs to it, and its files.
+
+    The password is checked like a sign-in's: wrong ones count, and slow down, the same.
+    """
+    now = services.clock.now()
     with services.db.read() as session:
-        stored = session.scalar(select(UserRow.password_hash).where(UserRow.id == caller.user_id))
-    if not services.passwords.verify(stored, body.password):
+        row = session.execute(
+            select(UserRow.password_hash, UserRow.email).where(UserRow.id == caller.user_id)
+        ).one_or_none()
+    if row is None:
+        raise unauthorized("This account no longer exists.")
+    attempt = guessing.Attempt(row.email, _client_ip(request))
+    guessing.check(services.db, services.settings.guessing, attempt, caller.user_id, now)
+    if not services.passwords.verify(row.password_hash, body.password):
+        guessing.failed(services.db, services.settings.guessing, attempt, now)
         raise ApiError(403, "The password is not correct.")
     with services.db.write() as session:
         if lock_user(session, caller.user_id) is not None:

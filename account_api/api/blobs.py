@@ -6,8 +6,10 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from account_api.tables import BlobRow
 from studio.account import schema
 
 router = APIRouter(tags=["blobs"])
+Sha256 = Annotated[str, PathParam(pattern=schema.SHA256_PATTERN, description="The file's sha256.")]
 
 
 def _check_address(sha256: str) -> None:
@@ -57,13 +60,13 @@ def _record(services: Services, caller: Caller, sha256: str, path: Path, size: i
         "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}
     },
     responses={
-        200: {"description": "Already uploaded."},
+        200: {"description": "Already uploaded.", "model": schema.BlobInfo},
         413: {"description": "Over the size cap."},
         422: {"description": "The body's sha256 is not the address."},
     },
 )
 async def upload_blob(
-    sha256: str, request: Request, caller: CallerDep, services: ServicesDep, response: Response
+    sha256: Sha256, request: Request, caller: CallerDep, services: ServicesDep, response: Response
 ) -> schema.BlobInfo:
     """Upload a file under its sha256 (raw body). The server checks the hash."""
     _check_address(sha256)
@@ -112,7 +115,7 @@ def _find(services: Services, caller: Caller, sha256: str) -> BlobRow:
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_blob(sha256: str, caller: CallerDep, services: ServicesDep) -> StreamingResponse:
+def download_blob(sha256: Sha256, caller: CallerDep, services: ServicesDep) -> StreamingResponse:
     """A file you uploaded (someone else's is not found, exactly like an unknown one)."""
     row = _find(services, caller, sha256)
     return StreamingResponse(
@@ -123,7 +126,7 @@ def download_blob(sha256: str, caller: CallerDep, services: ServicesDep) -> Stre
 
 
 @router.head("/v1/blobs/{sha256}")
-def blob_exists(sha256: str, caller: CallerDep, services: ServicesDep) -> Response:
+def blob_exists(sha256: Sha256, caller: CallerDep, services: ServicesDep) -> Response:
     """200 if you uploaded this file, 404 if not: skip uploads the server already has."""
     row = _find(services, caller, sha256)
     return Response(status_code=200, headers={"Content-Length": str(row.size)})

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
 
 from account_api import credits
+from account_api.api.auth import account_out
 from account_api.context import CallerDep, ServicesDep, locked_caller
+from account_api.credits import FREE_PLAN
+from account_api.errors import ApiError
 from account_api.tables import BucketRow, PlanRow, PriceRow
 from studio.account import schema
+
+HoldId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The hold's id.")]
 
 router = APIRouter(tags=["credits"])
 
@@ -24,16 +30,38 @@ def list_plans(services: ServicesDep) -> list[schema.Plan]:
         ]
 
 
-@router.post("/v1/account/plan", tags=["account"])
-def change_plan(
-    body: schema.PlanChangeRequest, caller: CallerDep, services: ServicesDep
-) -> schema.Balance:
-    """Switch plan: the new plan's monthly credits replace what is left of the old ones."""
-    now = services.clock.now()
+@router.post("/v1/account/plan/checkout", tags=["account"])
+def plan_checkout(
+    body: schema.CheckoutRequest, caller: CallerDep, services: ServicesDep
+) -> schema.Checkout:
+    """The payment page for a paid plan. Nothing changes here: the plan changes when the
+    payment provider's signed ``subscription.updated`` notification arrives."""
+    with services.db.read() as session:
+        plan = session.get(PlanRow, body.plan)
+    if plan is None:
+        raise ApiError(422, f"There is no plan called {body.plan!r}.")
+    if plan.monthly_credits == 0:
+        raise ApiError(
+            422,
+            f"The {plan.name} plan needs no payment: cancel your plan instead, "
+            "and it ends with the current period.",
+        )
+    template = services.settings.checkout_url
+    if template is None:
+        raise ApiError(503, "Paid plans are not on sale on this service yet.")
+    url = template.format(plan=quote(plan.code, safe=""), account=quote(caller.public_id, safe=""))
+    return schema.Checkout(plan=plan.code, url=url)
+
+
+@router.post("/v1/account/plan/cancel", tags=["account"])
+def cancel_plan(caller: CallerDep, services: ServicesDep) -> schema.Account:
+    """Move to the free plan when the current period ends: no refill, and the credits of
+    this period stay until then. On the free plan already: no change."""
     with services.db.write() as session:
         user = locked_caller(session, caller)
-        credits.change_plan(session, user, body.plan, now)
-        return credits.balance(session, user, now)
+        if user.plan_code != FREE_PLAN:
+            user.next_plan_code = FREE_PLAN
+        return account_out(user)
 
 
 @router.get("/v1/pricing")
@@ -64,7 +92,8 @@ def list_buckets(caller: CallerDep, services: ServicesDep) -> list[schema.Bucket
     "/v1/holds",
     status_code=201,
     responses={
-        200: {"description": "A hold with this idempotency key already existed."},
+        200: {"description": "A hold with this key already existed.", "model": schema.Hold},
+        409: {"description": "This idempotency key was used with other parameters."},
         402: {"description": "Not enough credits: detail is InsufficientCredits."},
     },
 )
@@ -82,7 +111,7 @@ def create_hold(
 
 
 @router.get("/v1/holds/{hold_id}")
-def get_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> schema.Hold:
+def get_hold(hold_id: HoldId, caller: CallerDep, services: ServicesDep) -> schema.Hold:
     now = services.clock.now()
     with services.db.write() as session:
         user = locked_caller(session, caller)
@@ -91,7 +120,7 @@ def get_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> schema.H
 
 
 @router.post("/v1/holds/{hold_id}/capture")
-def capture_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> schema.Hold:
+def capture_hold(hold_id: HoldId, caller: CallerDep, services: ServicesDep) -> schema.Hold:
     """Charge the held amount (again: no change). A released or expired hold is a 409."""
     now = services.clock.now()
     with services.db.write() as session:
@@ -100,7 +129,7 @@ def capture_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> sche
 
 
 @router.post("/v1/holds/{hold_id}/release")
-def release_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> schema.Hold:
+def release_hold(hold_id: HoldId, caller: CallerDep, services: ServicesDep) -> schema.Hold:
     """Give the credits back (again: no change). A captured hold is a 409."""
     now = services.clock.now()
     with services.db.write() as session:
@@ -112,7 +141,9 @@ def release_hold(hold_id: str, caller: CallerDep, services: ServicesDep) -> sche
 def get_ledger(
     caller: CallerDep,
     services: ServicesDep,
-    before: Annotated[int | None, Query(description="Entries with an id below this.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=schema.INT64_MAX, description="Entries with an id below this.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=credits.LEDGER_PAGE_MAX)] = 100,
 ) -> schema.LedgerPage:
     now = services.clock.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import select
 
 from account_api import sync
@@ -13,9 +13,15 @@ from account_api.tables import ModelRow
 from studio.account import schema
 
 router = APIRouter(tags=["sync"])
+ModelUid = Annotated[str, Path(pattern=schema.UID_PATTERN, max_length=64)]
+VersionUid = Annotated[str, Path(pattern=schema.UID_PATTERN, max_length=64)]
 
 
-@router.post("/v1/models", status_code=201)
+@router.post(
+    "/v1/models",
+    status_code=201,
+    responses={200: {"description": "A model with this uid existed.", "model": schema.Model}},
+)
 def create_model(
     body: schema.ModelCreate, caller: CallerDep, services: ServicesDep, response: Response
 ) -> schema.Model:
@@ -40,7 +46,7 @@ def list_models(caller: CallerDep, services: ServicesDep) -> list[schema.Model]:
 
 
 @router.get("/v1/models/{model_uid}")
-def get_model(model_uid: str, caller: CallerDep, services: ServicesDep) -> schema.ModelDetail:
+def get_model(model_uid: ModelUid, caller: CallerDep, services: ServicesDep) -> schema.ModelDetail:
     with services.db.read() as session:
         user = caller_row(session, caller)
         model = sync.find_model(session, user, model_uid)
@@ -52,7 +58,7 @@ def get_model(model_uid: str, caller: CallerDep, services: ServicesDep) -> schem
 
 @router.patch("/v1/models/{model_uid}")
 def rename_model(
-    model_uid: str, body: schema.ModelRename, caller: CallerDep, services: ServicesDep
+    model_uid: ModelUid, body: schema.ModelRename, caller: CallerDep, services: ServicesDep
 ) -> schema.Model:
     with services.db.write() as session:
         user = locked_caller(session, caller)
@@ -60,7 +66,7 @@ def rename_model(
 
 
 @router.delete("/v1/models/{model_uid}", status_code=204)
-def delete_model(model_uid: str, caller: CallerDep, services: ServicesDep) -> Response:
+def delete_model(model_uid: ModelUid, caller: CallerDep, services: ServicesDep) -> Response:
     """Delete the model and its versions (a tombstone in the feed; deleting twice is fine)."""
     with services.db.write() as session:
         user = locked_caller(session, caller)
@@ -72,14 +78,15 @@ def delete_model(model_uid: str, caller: CallerDep, services: ServicesDep) -> Re
     "/v1/models/{model_uid}/versions",
     status_code=201,
     responses={
+        200: {"description": "A version with this uid existed.", "model": schema.Version},
         409: {
             "description": "A file is not uploaded (detail is MissingBlobs), "
             "or the number or uid is taken."
-        }
+        },
     },
 )
 def create_version(
-    model_uid: str,
+    model_uid: ModelUid,
     body: schema.VersionCreate,
     caller: CallerDep,
     services: ServicesDep,
@@ -99,7 +106,7 @@ def create_version(
 
 @router.get("/v1/models/{model_uid}/versions/{version_uid}")
 def get_version(
-    model_uid: str, version_uid: str, caller: CallerDep, services: ServicesDep
+    model_uid: ModelUid, version_uid: VersionUid, caller: CallerDep, services: ServicesDep
 ) -> schema.Version:
     with services.db.read() as session:
         user = caller_row(session, caller)
@@ -109,7 +116,7 @@ def get_version(
 
 @router.delete("/v1/models/{model_uid}/versions/{version_uid}")
 def delete_version(
-    model_uid: str, version_uid: str, caller: CallerDep, services: ServicesDep
+    model_uid: ModelUid, version_uid: VersionUid, caller: CallerDep, services: ServicesDep
 ) -> schema.ActiveState:
     """Delete a version; if it was active, the newest remaining one becomes active."""
     with services.db.write() as session:
@@ -123,7 +130,7 @@ def delete_version(
     responses={409: {"description": "base_revision is stale: detail is ActiveConflict."}},
 )
 def set_active(
-    model_uid: str, body: schema.SetActiveRequest, caller: CallerDep, services: ServicesDep
+    model_uid: ModelUid, body: schema.SetActiveRequest, caller: CallerDep, services: ServicesDep
 ) -> schema.ActiveState:
     """Set the active version if ``base_revision`` is the model's current one."""
     with services.db.write() as session:
@@ -135,7 +142,10 @@ def set_active(
 def get_changes(
     caller: CallerDep,
     services: ServicesDep,
-    since: Annotated[int, Query(ge=0, description="The cursor of the last feed (0: all).")] = 0,
+    since: Annotated[
+        int,
+        Query(ge=0, le=schema.INT64_MAX, description="The cursor of the last feed (0: all)."),
+    ] = 0,
 ) -> schema.SyncFeed:
     with services.db.read() as session:
         user = caller_row(session, caller)

@@ -34,9 +34,25 @@ def health(services: ServicesDep) -> schema.Health:
     "/v1/webhooks/payments",
     tags=["payments"],
     responses={400: {"description": "The Stripe-Signature header does not verify."}},
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Stripe-Signature",
+                "in": "header",
+                "required": True,
+                "description": "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>",
+                "schema": {"type": "string"},
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema.PaymentEvent.model_json_schema()}},
+        },
+    },
 )
 async def payment_webhook(request: Request, services: ServicesDep) -> JSONResponse:
-    """Credit a purchase (``credits.purchased``), once per event id.
+    """Apply a purchase or a subscription change, once per event id (see
+    :func:`account_api.payments.apply_event`).
 
     The body is signed like Stripe's: ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
     "<t>.<raw body>">``, accepted within 5 minutes.

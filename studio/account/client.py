@@ -91,6 +91,19 @@ def raise_for_problem(response: httpx.Response) -> None:
     )
 
 
+def is_web_page(url: str) -> bool:
+    """``https://host/...``, or ``http://`` to this computer: what a browser may be sent to."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    if not parsed.host:
+        return False
+    if parsed.scheme == "https":
+        return True
+    return parsed.scheme == "http" and parsed.host in ("127.0.0.1", "localhost", "::1")
+
+
 def _parse(model: type[M], response: httpx.Response) -> M:
     try:
         return model.model_validate(response.json())
@@ -256,8 +269,23 @@ class AccountClient:
         except (ValueError, ValidationError):
             raise KilnError(ODD_ANSWER) from None
 
-    def change_plan(self, plan: str) -> schema.Balance:
-        return self._call(schema.Balance, "POST", "/v1/account/plan", json={"plan": plan})
+    def checkout(self, plan: str) -> schema.Checkout:
+        """The payment page for a paid plan (the plan changes once the payment arrives).
+
+        Raises :class:`KilnError` when the address is not an ``https`` page (or ``http`` on
+        this computer): a service that sends anything else is not followed.
+        """
+        checkout = self._call(
+            schema.Checkout, "POST", "/v1/account/plan/checkout", json={"plan": plan}
+        )
+        if not is_web_page(checkout.url):
+            log.warning("the account service sent a checkout address that is not a web page")
+            raise KilnError(ODD_ANSWER)
+        return checkout
+
+    def cancel_plan(self) -> schema.Account:
+        """Move to the free plan when the current period ends (no refund, no refill)."""
+        return self._call(schema.Account, "POST", "/v1/account/plan/cancel")
 
     def pricing(self) -> list[schema.Price]:
         response = self._send("GET", "/v1/pricing")

@@ -151,6 +151,44 @@ def ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def plans(args: argparse.Namespace) -> int:
+    with open_account() as client:
+        result = client.plans()
+    if args.json:
+        print_json([p.model_dump(mode="json") for p in result])
+        return 0
+    rows = [[p.code, p.name, f"{p.monthly_credits:,}"] for p in result]
+    print(table(["Plan", "Name", "Credits a month"], rows, right=[2]))
+    return 0
+
+
+def upgrade(args: argparse.Namespace) -> int:
+    """The payment page of a paid plan: nothing changes until the payment arrives."""
+    with open_account() as client:
+        checkout = client.checkout(args.plan)
+    if args.json:
+        print_json(checkout.model_dump(mode="json"))
+    else:
+        print(f"Pay for the {checkout.plan} plan here (it starts once the payment is through):")
+        print(checkout.url)
+    return 0
+
+
+def cancel_plan(args: argparse.Namespace) -> int:
+    with open_account() as client:
+        account = client.cancel_plan()
+    if args.json:
+        print_json(account.model_dump(mode="json"))
+    elif account.next_plan:
+        print(
+            f"Your {account.plan} plan moves to {account.next_plan} when this period ends; "
+            "your credits stay until then."
+        )
+    else:
+        print(f"You are on the {account.plan} plan already.")
+    return 0
+
+
 def sync(args: argparse.Namespace) -> int:
     """Bring the library and the account's models up to date with each other."""
     from studio.account.sync import sync_account

@@ -272,6 +272,13 @@ def _add_account_commands(commands_: Any, common: argparse.ArgumentParser) -> No
     )
     p.add_argument("--before", type=_positive, metavar="ID", help="entries older than this one")
     p.set_defaults(handler="studio.cli.account_commands:ledger")
+    p = add("plans", "the plans and their monthly credits")
+    p.set_defaults(handler="studio.cli.account_commands:plans")
+    p = add("upgrade", "print the payment page of a paid plan (the plan changes once paid)")
+    p.add_argument("plan", metavar="PLAN", help="a plan code from 'account plans'")
+    p.set_defaults(handler="studio.cli.account_commands:upgrade")
+    p = add("cancel-plan", "move to the free plan when the current period ends")
+    p.set_defaults(handler="studio.cli.account_commands:cancel_plan")
 
     sync = commands_.add_parser(
         "sync",

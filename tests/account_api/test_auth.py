@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
+import statistics
+import time
+import unicodedata
+import uuid
+from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.account_api.conftest import PASSWORD, Api, after
-from tests.account_api.servers import ServiceThread
+from account_api.settings import Argon2Cost, RateLimit
+from tests.account_api.conftest import PASSWORD, Api, after, make_settings
+from tests.account_api.servers import FakeClock, ServiceThread
 
 
 def test_signup_gives_tokens_an_account_and_the_signup_bonus(api: Api) -> None:
@@ -165,3 +173,60 @@ def test_no_password_or_token_reaches_the_logs(api: Api, caplog: pytest.LogCaptu
     for secret in ("a secret nobody logs", "wrong password!", user.refresh_token):
         assert secret not in text
     assert user.session["access_token"] not in text
+
+
+def test_a_taken_address_answers_as_slowly_as_a_new_one(tmp_path: Path) -> None:
+    """Finding 9: a 409 used to come back before any hashing (9 ms against 466 ms)."""
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'account.sqlite3'}",
+        argon2=Argon2Cost(time_cost=2, memory_kib=32 * 1024, parallelism=1),
+        signup_per_email=RateLimit(1000, timedelta(hours=1)),
+        signup_per_ip=RateLimit(1000, timedelta(hours=1)),
+    )
+    server = ServiceThread(settings, FakeClock()).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+
+            def timed(email: str) -> tuple[int, float]:
+                start = time.perf_counter()
+                response = http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
+                return response.status_code, time.perf_counter() - start
+
+            new = [timed(f"new{n}@example.com") for n in range(5)]
+            taken = [timed("new0@example.com") for _ in range(5)]
+        assert {status for status, _ in new} == {201}
+        assert {status for status, _ in taken} == {409}
+        new_median = statistics.median(t for _, t in new)
+        taken_median = statistics.median(t for _, t in taken)
+        # Both pay for one hash; only the insert differs.
+        assert taken_median > 0.6 * new_median, (taken_median, new_median)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password12", "aaaaaaaaaa", "1234567890", "abcdefghij", "qwerty2024!", "abababababab"],
+)
+def test_the_first_passwords_anyone_would_guess_are_refused(api: Api, password: str) -> None:
+    """Finding 12: ``password12`` and ``aaaaaaaaaa`` were accepted."""
+    response = api.http.post(
+        "/v1/auth/signup", json={"email": f"{uuid.uuid4().hex}@example.com", "password": password}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("This password is among the first ones")
+
+
+def test_the_nfc_and_nfd_forms_of_one_address_are_one_account(api: Api) -> None:
+    """Finding 12: "é" written as one character or as e + accent is the same address."""
+    local = uuid.uuid4().hex[:8]
+    composed = f"ren\u00e9-{local}@example.com"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    user = api.signup(email=composed)
+    again = api.http.post("/v1/auth/signup", json={"email": decomposed, "password": PASSWORD})
+    assert again.status_code == 409
+    signin = api.http.post("/v1/auth/signin", json={"email": decomposed, "password": PASSWORD})
+    assert signin.status_code == 200
+    assert signin.json()["account"]["id"] == user.id

@@ -8,14 +8,22 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
-from account_api.cli import expire_holds, grant_credits, reset_monthly
+from account_api.cli import expire_holds, grant_credits, reset_monthly, set_plan
+from account_api.errors import ApiError
 from tests.account_api.conftest import Api, User, after
 from tests.account_api.servers import ServiceThread
 
 
 def _grant(service: ServiceThread, user: User, amount: int, reason: str = "Test pack") -> None:
     grant_credits(service.db, service.clock, user.email, amount, reason)
+
+
+def _set_plan(service: ServiceThread, user: User, plan: str) -> dict[str, Any]:
+    """The operator's command (the payment webhook does the same): the new balance."""
+    set_plan(service.db, service.clock, user.email, plan)
+    return user.balance()
 
 
 def test_plans_and_prices_come_from_their_tables(api: Api) -> None:
@@ -65,6 +73,32 @@ def test_a_hold_needs_a_kind_or_an_amount(api: Api) -> None:
     bad_quality = user.hold(kind="text", quality="mega")
     assert bad_quality.status_code == 422
     assert isinstance(bad_quality.json()["detail"], str)
+
+
+def test_a_reused_idempotency_key_with_other_parameters_is_409(api: Api) -> None:
+    """Finding 10: as payment APIs answer a reused key with different parameters."""
+    user = api.signup()
+    first = user.hold(idempotency_key="job-409", amount=10)
+    assert first.status_code == 201
+    for other in (
+        {"amount": 50},
+        {"kind": "text", "quality": "standard"},
+        {"kind": "text", "quality": "ultra", "amount": 10},
+    ):
+        response = user.hold(idempotency_key="job-409", **other)
+        assert response.status_code == 409, other
+        assert response.json() == {
+            "detail": "This idempotency key was already used for a different hold "
+            "(10 credits): use a new key for a new generation."
+        }
+    priced = user.hold(idempotency_key="job-410", kind="image")
+    assert user.hold(idempotency_key="job-410", kind="image").status_code == 200
+    assert user.hold(idempotency_key="job-410", kind="image", quality="ultra").status_code == 409
+    assert user.hold(idempotency_key="job-410", kind="text").status_code == 409
+    assert user.hold(idempotency_key="job-410", kind="image", amount=15).status_code == 200
+    assert user.hold(idempotency_key="job-410", kind="image", amount=16).status_code == 409
+    balance = user.assert_ledger_matches_balance()
+    assert (balance["on_hold"], priced.json()["amount"]) == (25, 15)
 
 
 def test_the_same_idempotency_key_always_returns_the_same_hold(api: Api) -> None:
@@ -186,10 +220,9 @@ def test_spending_order_is_subscription_then_packs_oldest_first(
     after(service.clock, seconds=1)
     _grant(service, user, 50, "Big pack")
     after(service.clock, seconds=1)
-    plan = user.http.post("/v1/account/plan", json={"plan": "starter"})
-    assert plan.status_code == 200
-    assert plan.json()["available"] == 380
-    kinds = [b["kind"] for b in plan.json()["buckets"]]
+    plan = _set_plan(service, user, "starter")
+    assert plan["available"] == 380
+    kinds = [b["kind"] for b in plan["buckets"]]
     assert kinds == ["subscription", "signup_bonus", "topup", "topup"]
 
     assert user.hold(amount=220).status_code == 201  # subscription 200, bonus 20
@@ -220,18 +253,17 @@ def test_spending_order_is_subscription_then_packs_oldest_first(
     user.assert_ledger_matches_balance()
 
 
-def test_changing_plan_grants_the_new_plans_subscription(api: Api) -> None:
+def test_changing_plan_grants_the_new_plans_subscription(api: Api, service: ServiceThread) -> None:
     user = api.signup()
-    pro = user.http.post("/v1/account/plan", json={"plan": "pro"}).json()
+    pro = _set_plan(service, user, "pro")
     assert pro["plan"] == "pro"
     assert pro["available"] == 1100
-    same = user.http.post("/v1/account/plan", json={"plan": "pro"}).json()
+    same = _set_plan(service, user, "pro")
     assert same["available"] == 1100  # no second grant for the same plan
-    free = user.http.post("/v1/account/plan", json={"plan": "free"}).json()
+    free = _set_plan(service, user, "free")
     assert free["available"] == 100  # what was left of pro is written off
-    unknown = user.http.post("/v1/account/plan", json={"plan": "platinum"})
-    assert unknown.status_code == 422
-    assert unknown.json() == {"detail": "There is no plan called 'platinum'."}
+    with pytest.raises(ApiError, match=r"There is no plan called 'platinum'\."):
+        _set_plan(service, user, "platinum")
     assert user.http.get("/v1/account").json()["plan"] == "free"
     user.assert_ledger_matches_balance()
 
@@ -240,7 +272,7 @@ def test_monthly_reset_refills_subscriptions_and_writes_off_the_rest(
     api: Api, service: ServiceThread
 ) -> None:
     user = api.signup()
-    user.http.post("/v1/account/plan", json={"plan": "starter"})
+    _set_plan(service, user, "starter")
     charged = user.hold(amount=50).json()
     user.http.post(f"/v1/holds/{charged['id']}/capture")
     pending = user.hold(amount=30).json()

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from account_api.payments import sign
 from tests.account_api.conftest import WEBHOOK_SECRET, Api, User
@@ -101,3 +102,44 @@ def test_a_purchase_for_an_unknown_email_is_refused(api: Api, service: ServiceTh
     response = _post(api, service, _event(ghost))
     assert response.status_code == 422
     assert response.json() == {"detail": "There is no account with the email in this payment."}
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["x" * 501, "Credit\x00pack", "Pack \ud800 broken", "line\r\nbreak\tpack"],
+    ids=["long", "nul", "surrogate", "controls"],
+)
+def test_a_purchase_with_an_odd_description_is_still_credited(
+    api: Api, service: ServiceThread, reason: str
+) -> None:
+    """Finding 5: a long or NUL-holding ``reason`` was a 500 on PostgreSQL, forever."""
+    user = api.signup()
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "credits.purchased",
+            "data": {"email": user.email, "credits": 50, "reason": reason},
+        }
+    ).encode()
+    response = _post(api, service, body)
+    if "\ud800" in reason:  # not valid Unicode at all: refused plainly, never a 500
+        assert response.status_code == 422
+        return
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "applied"}
+    balance = user.assert_ledger_matches_balance()
+    assert balance["available"] == 150
+    stored = balance["buckets"][-1]["reason"]
+    assert len(stored) <= 200
+    assert not any(ord(ch) < 32 for ch in stored)
+    assert _post(api, service, body).json() == {"status": "already_applied"}
+
+
+def test_an_event_id_with_a_nul_is_refused_not_a_500(api: Api, service: ServiceThread) -> None:
+    user = api.signup()
+    body = json.dumps(
+        {"id": "evt_\x00", "type": "credits.purchased", "data": {"email": user.email, "credits": 5}}
+    ).encode()
+    response = _post(api, service, body)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The payment notification is not a valid event."}

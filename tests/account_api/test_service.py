@@ -123,6 +123,9 @@ def test_command_line_jobs_run_against_the_services_database(
     for command in ("migrate", "expire-holds", "reset-monthly"):
         result = _cli(command, env=env)
         assert result.returncode == 0, result.stderr
+    huge = _cli("grant", user.email, str(2**31), "--reason", "x", env=env)
+    assert huge.returncode == 2
+    assert "Grant at most 10,000,000 credits at a time." in huge.stderr
     missing = _cli("grant", "nobody@example.com", "5", "--reason", "x", env=env)
     assert missing.returncode == 2
     assert "There is no account for nobody@example.com." in missing.stderr
@@ -171,6 +174,88 @@ def test_serve_starts_with_sqlite_and_a_generated_secret(tmp_path: Path) -> None
         output = process.communicate(timeout=30)[0]
     secret = tmp_path / "data" / "jwt-secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    assert (tmp_path / "data" / "account.sqlite3").exists()
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700  # made by the service
+    assert stat.S_IMODE((tmp_path / "data" / "account.sqlite3").stat().st_mode) == 0o600
     assert secret.read_text() not in output
     assert PASSWORD not in output
+
+
+def test_password_hashing_is_bounded_and_over_the_bound_is_503(
+    api: Api, service: ServiceThread
+) -> None:
+    """Finding 4: 40 concurrent password checks took 1.6 GiB; now at most a few run at once
+    and the rest are told to come back (Retry-After) instead of queueing without end."""
+    user = api.signup()
+    passwords = service.app.state.services.passwords
+    held = 0
+    while passwords.slots.acquire(blocking=False):  # every hashing slot busy
+        held += 1
+    assert held == service.settings.max_concurrent_hashes
+    try:
+        started = time.monotonic()
+        busy = api.http.post("/v1/auth/signin", json={"email": user.email, "password": PASSWORD})
+        waited = time.monotonic() - started
+        assert busy.status_code == 503
+        assert busy.json() == {
+            "detail": "The service is busy checking passwords. Try again in a moment."
+        }
+        assert int(busy.headers["Retry-After"]) > 0
+        assert waited >= service.settings.hash_wait.total_seconds() * 0.9
+        deleting = user.http.request("DELETE", "/v1/account", json={"password": PASSWORD})
+        assert deleting.status_code == 503
+    finally:
+        for _ in range(held):
+            passwords.slots.release()
+    assert api.signin(user)["account"]["id"] == user.id
+
+
+def test_serve_keeps_files_private_logs_no_tokens_and_ignores_forwarded_for(
+    tmp_path: Path,
+) -> None:
+    """Finding 12 (account.sqlite3 was 0644, ``?access_token=`` reached the access log,
+    X-Forwarded-For was believed by default) and finding 11 (the sweep runs at start-up)."""
+    data = tmp_path / "data"
+    stale = data / "tmp" / "upload-left-by-a-crash"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 1000)
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    port = free_port()
+    env = _cli_env(KILN_ACCOUNT_DATA_DIR=str(data))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "account_api", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    secret_token = "eyJ-a-token-that-must-not-be-logged"
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.1)
+        logged = httpx.get(
+            f"{base}/v1/plans",
+            params={"access_token": secret_token},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert logged.status_code == 422  # an unknown query parameter
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert stat.S_IMODE((data / "account.sqlite3").stat().st_mode) == 0o600
+    for leftover in data.glob("account.sqlite3-*"):
+        assert stat.S_IMODE(leftover.stat().st_mode) == 0o600, leftover
+    assert '127.0.0.1 "GET /v1/plans" 422' in output
+    assert secret_token not in output
+    assert "access_token" not in output
+    assert "203.0.113.9" not in output
+    assert not stale.exists()

@@ -186,3 +186,30 @@ def test_sync_carries_models_between_two_computers(
     again = cli.run("sync", "--data-dir", desktop, prelude=PRELUDE).stdout
     assert again.startswith("Synced: everything was already up to date.")
     cli.run("library", "check", "--data-dir", desktop)
+
+
+def test_plans_upgrade_and_cancel(cli: Cli, keychain_file: Path, service: ServiceThread) -> None:
+    """Issue 7, finding 2: the command line asks for the payment page; it never grants."""
+    from account_api.cli import set_plan
+
+    email = new_email()
+    account(cli, "signup", "--email", email, "--password", PASSWORD)
+    out, _ = account(cli, "plans")
+    assert "pro" in out
+    assert "1,000" in out
+    out, _ = account(cli, "upgrade", "pro")
+    lines = out.strip().splitlines()
+    assert lines[0] == "Pay for the pro plan here (it starts once the payment is through):"
+    assert lines[1].startswith("https://pay.example.com/checkout?plan=pro&account=")
+    assert json.loads(account(cli, "balance", "--json")[0])["available"] == 100
+    _, err = account(cli, "upgrade", "platinum", expect=1)
+    assert err.strip() == "There is no plan called 'platinum'."
+    out, _ = account(cli, "cancel-plan")
+    assert out.strip() == "You are on the free plan already."
+    set_plan(service.db, service.clock, email, "starter")
+    out, _ = account(cli, "cancel-plan")
+    assert out.strip() == (
+        "Your starter plan moves to free when this period ends; your credits stay until then."
+    )
+    balance = json.loads(account(cli, "balance", "--json")[0])
+    assert (balance["plan"], balance["available"]) == ("starter", 300)

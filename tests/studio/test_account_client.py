@@ -15,7 +15,7 @@ import httpx
 import keyring
 import pytest
 
-from account_api.settings import RateLimit
+from account_api.settings import GuessPolicy, RateLimit
 from studio import secrets
 from studio.account import (
     AccountClient,
@@ -32,6 +32,8 @@ from tests.conftest import KilnDirs
 from tests.studio.test_secrets import MemoryKeyring
 
 GENEROUS = RateLimit(10_000, timedelta(hours=1))
+#: The payment page the test service hands out (nothing is fetched from it).
+CHECKOUT_URL = "https://pay.example.com/checkout?plan={plan}&account={account}"
 
 
 def start_service(data_dir: Path) -> ServiceThread:
@@ -42,7 +44,8 @@ def start_service(data_dir: Path) -> ServiceThread:
         signup_per_ip=GENEROUS,
         signup_per_email=GENEROUS,
         signin_per_ip=GENEROUS,
-        signin_per_email=GENEROUS,
+        guessing=GuessPolicy(pair_free=10_000, account_free=10_000),
+        checkout_url=CHECKOUT_URL,
     )
     return ServiceThread(settings, FakeClock()).start()
 
@@ -226,15 +229,36 @@ def test_not_enough_credits(client: AccountClient) -> None:
     assert (caught.value.need, caught.value.have) == (150, 100)
 
 
-def test_plans_pricing_and_plan_change(client: AccountClient) -> None:
-    client.signup(new_email(), PASSWORD)
+def test_plans_pricing_checkout_and_cancel(client: AccountClient) -> None:
+    account = client.signup(new_email(), PASSWORD)
     codes = [p.code for p in client.plans()]
     assert "free" in codes
     prices = client.pricing()
     assert any(p.kind == "text" and p.credits == 10 for p in prices)
-    paid = next((p for p in client.plans() if p.code != "free"), None)
-    if paid is not None:
-        assert client.change_plan(paid.code).plan == paid.code
+    checkout = client.checkout("pro")
+    assert checkout.url == f"https://pay.example.com/checkout?plan=pro&account={account.id}"
+    assert client.balance().plan == "free"  # asking to pay changes nothing
+    with pytest.raises(AccountError, match="needs no payment"):
+        client.checkout("free")
+    assert client.cancel_plan().next_plan is None  # already free: nothing to cancel
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://pay.example.com/c?x=1", True),
+        ("http://127.0.0.1:8000/pay", True),
+        ("http://pay.example.com/c", False),
+        ("file:///etc/passwd", False),
+        ("javascript:alert(1)", False),
+        ("kiln://x", False),
+        ("https://", False),
+    ],
+)
+def test_only_web_pages_are_opened_as_checkout(url: str, ok: bool) -> None:
+    from studio.account.client import is_web_page
+
+    assert is_web_page(url) is ok
 
 
 def test_gate_prices_and_treats_repeats_as_done(client: AccountClient) -> None:

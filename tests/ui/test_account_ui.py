@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 import keyring
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
 
 from studio.account import AccountClient, TokenStore
@@ -152,3 +152,71 @@ def test_a_wrong_password_stays_in_the_dialog(qtbot: QtBot, studio: Studio) -> N
     assert dialog.isVisible()
     assert studio.window.account_bar.balance_label.text() == ""
     assert studio.window.errors.last_message == ""  # shown once, in the dialog
+
+
+class _Browser(QtCore.QObject):
+    """Receives the URLs QDesktopServices would open in the browser (Qt's own hook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @QtCore.Slot(QtCore.QUrl)
+    def open(self, url: QtCore.QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_change_plan_opens_the_payment_page_and_grants_nothing(
+    qtbot: QtBot, kiln_dirs: KilnDirs, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 7, finding 2: "Change plan" used to switch to Pro and refill 1,000 credits."""
+    from PySide6 import QtGui
+
+    from account_api.cli import set_plan
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    service = start_service(tmp_path_factory.mktemp("account"))
+    browser = _Browser()
+    QtGui.QDesktopServices.setUrlHandler("https", browser, "open")
+    try:
+        with httpx.Client(timeout=30) as http:
+            client = AccountClient(service.url, client=http, tokens=TokenStore())
+            account = client.signup("planner@example.com", "glaze-and-fire-2026")
+            host = QtWidgets.QWidget()  # owns the controller and the dialog until teardown
+            qtbot.addWidget(host)
+            controller = AccountController(lambda: client, parent=host)
+            dialog = CreditsDialog(controller, host)
+            dialog.show()
+            qtbot.waitUntil(lambda: dialog.plan.findData("pro") >= 0, timeout=WAIT_MS)
+            qtbot.waitUntil(
+                lambda: dialog.summary.text().startswith("100 credits"), timeout=WAIT_MS
+            )
+            dialog.plan.setCurrentIndex(dialog.plan.findData("pro"))
+            qtbot.mouseClick(dialog.change_plan, QtCore.Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: bool(browser.opened), timeout=WAIT_MS)
+            assert browser.opened == [
+                f"https://pay.example.com/checkout?plan=pro&account={account.id}"
+            ]
+            qtbot.waitUntil(lambda: "payment page" in dialog.plan_note.text(), timeout=WAIT_MS)
+            balance = client.balance()
+            assert (balance.plan, balance.available) == ("free", 100)
+
+            # Once paid (the provider's notification, here the operator's command), moving
+            # to Free waits for the end of the period and refills nothing.
+            set_plan(service.db, service.clock, "planner@example.com", "starter")
+            controller.refresh_balance()
+            qtbot.waitUntil(lambda: "starter plan" in dialog.summary.text(), timeout=WAIT_MS)
+            dialog.plan.setCurrentIndex(dialog.plan.findData("free"))
+            qtbot.mouseClick(dialog.change_plan, QtCore.Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(
+                lambda: "when this period ends" in dialog.plan_note.text(), timeout=WAIT_MS
+            )
+            assert client.account().next_plan == "free"
+            assert client.balance().available == 300
+            controller.shutdown()
+            dialog.close()
+    finally:
+        QtGui.QDesktopServices.unsetUrlHandler("https")
+        service.stop()
+        keyring.set_keyring(previous)
