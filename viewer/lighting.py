@@ -1,9 +1,10 @@
 """How the viewport and the off-screen renders light a model, and smooth its edges.
 
-- **Anti-aliasing.** FXAA (one cheap full-screen pass) always; MSAA 4× as well when the
-  OpenGL renderer is a real GPU. On Mesa's llvmpipe (a software rasteriser: CI, virtual
+- **Anti-aliasing.** FXAA (one cheap full-screen pass) unless the OpenGL renderer is a
+  real GPU; then MSAA 4× instead. On Mesa's llvmpipe (a software rasteriser: CI, virtual
   machines, this project's test machine) MSAA costs several times the frame, FXAA a small
-  share of it.
+  share of it. The two never run together: VTK's FXAA pass reads a multisampled frame
+  as black.
 - **Image-based lighting.** PBR materials (metals, glazes) are lit by a studio
   environment (``resources/environment/studio.hdr``, made by
   ``resources/make_environment.py``), so a glossy surface reflects soft boxes instead of
@@ -59,14 +60,20 @@ def use_fxaa(renderer: vtkRenderer) -> None:
     renderer.UseFXAAOn()
 
 
-def use_gpu_anti_aliasing(window: vtkRenderWindow) -> bool:
-    """Turn MSAA on when the window draws on a GPU; returns whether it did."""
+def use_msaa(window: vtkRenderWindow, renderer: vtkRenderer) -> None:
+    """MSAA in place of FXAA (both together draw black)."""
+    renderer.UseFXAAOff()
+    window.SetMultiSamples(GPU_MULTI_SAMPLES)
+
+
+def use_gpu_anti_aliasing(window: vtkRenderWindow, renderer: vtkRenderer) -> bool:
+    """Switch from FXAA to MSAA when the window draws on a GPU; returns whether it did."""
     name = opengl_renderer(window)
     if is_software_renderer(name):
-        log.debug("OpenGL renderer %r: FXAA only", name)
+        log.debug("OpenGL renderer %r: FXAA", name)
         return False
-    log.debug("OpenGL renderer %r: MSAA %d× and FXAA", name, GPU_MULTI_SAMPLES)
-    window.SetMultiSamples(GPU_MULTI_SAMPLES)
+    log.debug("OpenGL renderer %r: MSAA %d×", name, GPU_MULTI_SAMPLES)
+    use_msaa(window, renderer)
     return True
 
 

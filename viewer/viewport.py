@@ -6,7 +6,7 @@ Actors are built straight on ``vtkPolyDataMapper``: pyvista's ``add_mesh`` goes 
 dataset mapper that copies the whole mesh, which doubles memory on a 5M-triangle STL.
 
 What makes a frame look right without making the first one late (:mod:`viewer.lighting`):
-FXAA always, MSAA too once the first frame shows the window is on a GPU; a scene's first
+FXAA, or MSAA once the first frame shows the window is on a GPU; a scene's first
 frame goes out as fast as it can, and what can wait comes right after it — smooth normals
 for triangle soups (computed on a pool thread, :mod:`viewer.smoothing`) and, the first
 time a PBR material is shown, the studio environment's prefiltering. Flat shading gives
@@ -56,6 +56,7 @@ __all__ = [
     "Y_UP_FORMATS",
     "Placement",
     "StandardView",
+    "Surface",
     "ViewMode",
     "Viewport",
     "format_length",
@@ -78,7 +79,7 @@ class Placement:
         return cls(model_mm=mm_per_unit(scene.unit), y_up=scene.format in Y_UP_FORMATS)
 
 
-class _Surface:
+class Surface:
     """What one actor draws: its surface with normals (smooth) and without (flat)."""
 
     def __init__(self, item: PreparedPart) -> None:
@@ -98,6 +99,12 @@ class _Surface:
         self.smooth = poly
         self._flat = None
 
+    @classmethod
+    def with_smooth(cls, item: PreparedPart, poly: vtkPolyData) -> Surface:
+        surface = cls(item)
+        surface.set_smooth(poly)
+        return surface
+
 
 class ViewMode(enum.Enum):
     SMOOTH = "smooth"
@@ -115,6 +122,34 @@ class ViewMode(enum.Enum):
             "edges": "Shaded with edges",
             "points": "Points",
         }[self.value]
+
+
+def style_actor(actor: vtkActor, surface: Surface, mode: ViewMode) -> None:
+    """Draw ``actor`` in ``mode``: its surface with or without normals, and how."""
+    wanted = surface.flat if mode is ViewMode.FLAT else surface.smooth
+    mapper = actor.GetMapper()
+    if mapper.GetInput() is not wanted:
+        mapper.SetInputData(wanted)
+    prop = actor.GetProperty()
+    prop.EdgeVisibilityOff()
+    prop.SetRepresentationToSurface()
+    is_pbr = prop.GetInterpolation() == VTK_PBR
+    if mode is ViewMode.SMOOTH:
+        if not is_pbr:
+            prop.SetInterpolationToPhong()
+    elif mode is ViewMode.FLAT:
+        if not is_pbr:
+            prop.SetInterpolationToFlat()
+    elif mode is ViewMode.WIREFRAME:
+        prop.SetRepresentationToWireframe()
+        prop.SetLineWidth(1.0)
+    elif mode is ViewMode.EDGES:
+        prop.EdgeVisibilityOn()
+        prop.SetEdgeColor(*EDGE_COLOR)
+    elif mode is ViewMode.POINTS:
+        prop.SetRepresentationToPoints()
+        prop.SetPointSize(3.0)
+    mapper.Modified()
 
 
 class StandardView(enum.Enum):
@@ -193,7 +228,7 @@ class Viewport(QtWidgets.QWidget):
         self._prepared: PreparedScene | None = None
         self._actors: list[vtkActor] = []
         self._proxy_actors: list[vtkActor] = []
-        self._surfaces: dict[vtkActor, _Surface] = {}
+        self._surfaces: dict[vtkActor, Surface] = {}
         self._on_proxy = False
         # What waits for a scene's first frame, and the pool thread that smooths soups.
         self._awaiting_first_frame = False
@@ -294,7 +329,7 @@ class Viewport(QtWidgets.QWidget):
 
     def _add_surface(self, item: PreparedPart, into: list[vtkActor]) -> vtkActor:
         actor = make_actor(item)
-        self._surfaces[actor] = _Surface(item)
+        self._surfaces[actor] = Surface(item)
         into.append(actor)
         self._plotter.renderer.AddActor(actor)
         return actor
@@ -469,35 +504,24 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def _apply_mode(self) -> None:
-        mode = self.mode
         for actor in self._actors + self._proxy_actors:
-            surface = self._surfaces[actor]
-            wanted = surface.flat if mode is ViewMode.FLAT else surface.smooth
-            mapper = actor.GetMapper()
-            if mapper.GetInput() is not wanted:
-                mapper.SetInputData(wanted)
-            prop = actor.GetProperty()
-            prop.EdgeVisibilityOff()
-            prop.SetRepresentationToSurface()
-            is_pbr = prop.GetInterpolation() == VTK_PBR
-            if mode is ViewMode.SMOOTH:
-                if not is_pbr:
-                    prop.SetInterpolationToPhong()
-            elif mode is ViewMode.FLAT:
-                if not is_pbr:
-                    prop.SetInterpolationToFlat()
-            elif mode is ViewMode.WIREFRAME:
-                prop.SetRepresentationToWireframe()
-                prop.SetLineWidth(1.0)
-            elif mode is ViewMode.EDGES:
-                prop.EdgeVisibilityOn()
-                prop.SetEdgeColor(*EDGE_COLOR)
-            elif mode is ViewMode.POINTS:
-                prop.SetRepresentationToPoints()
-                prop.SetPointSize(3.0)
-            mapper.Modified()
+            style_actor(actor, self._surfaces[actor], self.mode)
+
+    def surface_polydata(self) -> list[vtkPolyData]:
+        """The surface drawn for each part of the shown scene (welded once smoothed)."""
+        return [self._surfaces[actor].smooth for actor in self._actors]
 
     # ------------------------------------------------------------------ camera
+    def camera(self) -> vtkCamera:
+        """The VTK camera (read it; change the view through the ``set_*`` methods)."""
+        return self._camera()
+
+    @property
+    def render_size(self) -> tuple[int, int]:
+        """The render window's size in pixels (device pixels on a high-DPI screen)."""
+        width, height = self._plotter.ren_win.GetSize()
+        return int(width), int(height)
+
     def _camera(self) -> vtkCamera:
         # The plain VTK camera: pyvista's wrappers render on every change.
         return vtkRenderer.GetActiveCamera(self._plotter.renderer)
@@ -673,8 +697,10 @@ class Viewport(QtWidgets.QWidget):
         self.frame_rendered.emit()
 
     def _check_gpu(self) -> None:
-        """MSAA as well as FXAA when the first frame showed a GPU behind the window."""
-        if not self._closed and use_gpu_anti_aliasing(self._plotter.ren_win):
+        """MSAA instead of FXAA when the first frame showed a GPU behind the window."""
+        if not self._closed and use_gpu_anti_aliasing(
+            self._plotter.ren_win, self._plotter.renderer
+        ):
             self.request_render()
 
     @property
