@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,6 +65,7 @@ __all__ = [
     "MAX_SIDE",
     "SIZE_PRESETS",
     "CameraPose",
+    "ShotCancelled",
     "ShotError",
     "ShotRenderer",
     "ShotScene",
@@ -72,12 +73,17 @@ __all__ = [
     "export_viewport",
     "parse_size",
     "render_shot",
+    "shot_of_viewport",
     "write_shot",
 ]
 
 
 class ShotError(KilnError):
     """A shot that can't be made as asked (size, output name)."""
+
+
+class ShotCancelled(ShotError):
+    """The designer stopped a turntable before its last frame."""
 
 
 @dataclass(frozen=True)
@@ -309,17 +315,30 @@ def render_shot(shot: ShotScene, settings: ShotSettings) -> np.ndarray:
         return renderer.render()
 
 
-def write_shot(shot: ShotScene, settings: ShotSettings, out: Path) -> list[Path]:
+#: Told ``(frames done, frames in all)`` after each frame; returns False to stop.
+Progress = Callable[[int, int], bool]
+
+
+def _keep_going(_done: int, _total: int) -> bool:
+    return True
+
+
+def write_shot(
+    shot: ShotScene, settings: ShotSettings, out: Path, *, progress: Progress = _keep_going
+) -> list[Path]:
     """Render ``shot`` and write it to ``out``; returns the files written.
 
     A still goes to a PNG. A turntable goes to ``out`` as an animated ``.webp`` or
     ``.gif``, or as PNG frames: into ``out`` when it is a folder (or has no extension),
-    beside it as ``name-001.png``... when it ends in ``.png``.
+    beside it as ``name-001.png``... when it ends in ``.png``. ``progress`` hears of
+    every frame and may stop the turntable (nothing is left written then).
 
     Raises
     ------
     ShotError
         The output's kind doesn't suit the shot, or an animation would not fit in memory.
+    ShotCancelled
+        ``progress`` returned False.
     """
     out = Path(out)
     suffix = out.suffix.lower()
@@ -331,27 +350,36 @@ def write_shot(shot: ShotScene, settings: ShotSettings, out: Path) -> list[Path]
             raise ShotError(f"Still images are PNG: name the output “{out.stem}.png”.")
         with ShotRenderer(shot, settings) as renderer:
             return [_save_png(renderer.render(), out)]
-    if suffix in ANIMATION_SUFFIXES:
-        width, height = settings.size
-        if width * height * 4 * frames > MAX_ANIMATION_BYTES:
-            raise ShotError(
-                f"{frames} frames at {width}×{height} are too many for an animation; "
-                "write a PNG sequence (a folder) or choose a smaller size."
-            )
+    animated = suffix in ANIMATION_SUFFIXES
+    if not animated and not (suffix in ("", ".png") or out.is_dir()):
+        raise ShotError(
+            f"A turntable is written as .webp, .gif or PNG frames; “{out.name}” is none of these."
+        )
+    width, height = settings.size
+    if animated and width * height * 4 * frames > MAX_ANIMATION_BYTES:
+        raise ShotError(
+            f"{frames} frames at {width}×{height} are too many for an animation; "
+            "write a PNG sequence (a folder) or choose a smaller size."
+        )
+    images: list[np.ndarray] = []
+    written: list[Path] = []
+    paths = sequence_paths(out, frames)
+    try:
         with ShotRenderer(shot, settings) as renderer:
-            images = list(renderer.turntable(frames))
+            for k, image in enumerate(renderer.turntable(frames)):
+                if animated:
+                    images.append(image)
+                else:
+                    written.append(_save_png(image, paths[k]))
+                if not progress(k + 1, frames):
+                    raise ShotCancelled("The turntable was stopped; nothing was saved.")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    if animated:
         return [_save_animation(images, out, transparent=settings.transparent)]
-    if suffix in ("", ".png") or out.is_dir():
-        with ShotRenderer(shot, settings) as renderer:
-            return [
-                _save_png(image, path)
-                for image, path in zip(
-                    renderer.turntable(frames), sequence_paths(out, frames), strict=True
-                )
-            ]
-    raise ShotError(
-        f"A turntable is written as .webp, .gif or PNG frames; “{out.name}” is none of these."
-    )
+    return written
 
 
 def sequence_paths(out: Path, frames: int) -> list[Path]:
@@ -455,7 +483,9 @@ def shot_of_viewport(viewport: Viewport) -> ShotScene | None:
     )
 
 
-def export_viewport(viewport: Viewport, settings: ShotSettings, out: Path) -> list[Path]:
+def export_viewport(
+    viewport: Viewport, settings: ShotSettings, out: Path, *, progress: Progress = _keep_going
+) -> list[Path]:
     """Write a shot of what ``viewport`` shows (see :func:`write_shot`).
 
     Raises
@@ -466,7 +496,7 @@ def export_viewport(viewport: Viewport, settings: ShotSettings, out: Path) -> li
     shot = shot_of_viewport(viewport)
     if shot is None:
         raise ShotError("There is no model on screen to take a picture of.")
-    return write_shot(shot, settings, out)
+    return write_shot(shot, settings, out, progress=progress)
 
 
 def smooth_surfaces(prepared: PreparedScene, surfaces: list[vtkPolyData]) -> list[vtkPolyData]:
