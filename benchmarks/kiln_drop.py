@@ -45,14 +45,19 @@ def _rss_peak_bytes() -> int:
 def _wait_for(
     app: Any, done: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S
 ) -> None:
-    """Process Qt events until ``done()``; raise after ``deadline_s``."""
+    """Process Qt events until ``done()``; raise after ``deadline_s``.
+
+    Through a ``QEventLoop`` object: ``QCoreApplication.processEvents`` in PySide6 6.12
+    drops a reference to ``None`` on every call, and a long wait ends in a crash.
+    """
     from PySide6 import QtCore
 
     end = time.perf_counter() + deadline_s
+    events = QtCore.QEventLoop()
     while not done():
         if time.perf_counter() > end:
             raise TimeoutError(f"gave up waiting for {what} after {deadline_s:.0f} s")
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        events.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if not done():
             QtCore.QThread.msleep(1)
 
@@ -62,8 +67,9 @@ def _settle_events(app: Any, seconds: float) -> None:
     from PySide6 import QtCore
 
     end = time.perf_counter() + seconds
+    events = QtCore.QEventLoop()
     while time.perf_counter() < end:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        events.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
         QtCore.QThread.msleep(5)
 
 

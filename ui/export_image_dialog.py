@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from viewer.shots import (
     MAX_SIDE,
@@ -218,6 +218,7 @@ class _Progress:
 
     def __init__(self, parent: QtWidgets.QWidget, frames: int) -> None:
         self._dialog: QtWidgets.QProgressDialog | None = None
+        self._events = QtCore.QEventLoop()
         if frames:
             dialog = QtWidgets.QProgressDialog(
                 "Rendering the turntable…", "Stop", 0, frames, parent
@@ -233,7 +234,9 @@ class _Progress:
             return True
         self._dialog.setValue(done)
         self._dialog.setLabelText(f"Rendering frame {done} of {total}…")
-        QtGui.QGuiApplication.processEvents()
+        # An event loop object's processEvents: QCoreApplication.processEvents() in
+        # PySide6 6.12 drops a reference to None on every call.
+        self._events.processEvents()
         return not self._dialog.wasCanceled()
 
     def close(self) -> None:

@@ -41,6 +41,7 @@ from viewer.lighting import (
 )
 from viewer.normals import smooth_polydata
 from viewer.overlays import BoundsOverlay, GridOverlay, Overlay, SceneFrame
+from viewer.shadow import shadow_actor
 from viewer.viewport import (
     Placement,
     StandardView,
@@ -136,6 +137,7 @@ class ShotScene:
     placement: Placement = field(default_factory=Placement)
     unit: Unit = "mm"
     environment: bool = True
+    ground_shadow: bool = False
     overlays: list[Overlay] = field(default_factory=list)
     axes: bool = False
     camera: CameraPose | None = None
@@ -221,6 +223,8 @@ class ShotRenderer:
         environment = shot.environment and pbr
         set_environment(renderer, environment, y_up=shot.placement.y_up)
         LightKit(renderer).set_scale(LIGHTS_WITH_ENVIRONMENT if environment else 1.0)
+        if shot.ground_shadow:
+            renderer.AddActor(shadow_actor(shot.prepared, y_up=shot.placement.y_up))
         if settings.overlays:
             frame = shot.frame()
             for overlay in shot.overlays:
@@ -476,6 +480,7 @@ def shot_of_viewport(viewport: Viewport) -> ShotScene | None:
         placement=viewport.placement,
         unit=view.unit,
         environment=view.environment_lighting,
+        ground_shadow=view.ground_shadow,
         overlays=[overlay for overlay in viewport.overlays if overlay.visible],
         axes=view.show_axes,
         camera=CameraPose.of(viewport.camera()),

@@ -46,6 +46,7 @@ from viewer.lighting import (
 )
 from viewer.overlays import BoundsOverlay, GridOverlay, Overlay, SceneFrame
 from viewer.overlays.base import remove_props
+from viewer.shadow import shadow_actor
 from viewer.smoothing import Smoothed, Smoothing
 from viewer.units import UNIT_SCALE, format_length
 
@@ -224,6 +225,7 @@ class Viewport(QtWidgets.QWidget):
         self._gpu_checked = False
         self._lights = LightKit(self._plotter.renderer)
         self._environment_warm = False
+        self._shadow: vtkActor | None = None
 
         self._prepared: PreparedScene | None = None
         self._actors: list[vtkActor] = []
@@ -263,6 +265,7 @@ class Viewport(QtWidgets.QWidget):
         events.show_bounds.connect(self.bounds.set_visible)
         events.show_axes.connect(self._on_axes)
         events.environment_lighting.connect(self._on_environment)
+        events.ground_shadow.connect(self._on_ground_shadow)
         self.grid.set_visible(self.view.show_grid)
         self.bounds.set_visible(self.view.show_bounds)
         self._on_axes(self.view.show_axes)
@@ -278,6 +281,7 @@ class Viewport(QtWidgets.QWidget):
             (events.show_bounds, self.bounds.set_visible),
             (events.show_axes, self._on_axes),
             (events.environment_lighting, self._on_environment),
+            (events.ground_shadow, self._on_ground_shadow),
         ):
             signal.disconnect(slot)
 
@@ -352,6 +356,8 @@ class Viewport(QtWidgets.QWidget):
         if self._environment_wanted() and not self._environment_warm:
             self._apply_lighting()
             self.request_render()  # the next frame prefilters the environment, once
+        if self.view.ground_shadow:
+            self._show_shadow(True)
         parts = [self._surfaces[a].item.part for a in self._actors]
         wanted = [i for i, a in enumerate(self._actors) if self._surfaces[a].item.needs_normals]
         if not wanted:
@@ -424,12 +430,32 @@ class Viewport(QtWidgets.QWidget):
         self._apply_lighting()
         self.request_render()
 
+    # ------------------------------------------------------------------ ground shadow
+    @property
+    def shadow_shown(self) -> bool:
+        return self._shadow is not None
+
+    def _on_ground_shadow(self, enabled: bool) -> None:
+        self._show_shadow(enabled)
+        self.request_render()
+
+    def _show_shadow(self, enabled: bool) -> None:
+        """Build (about 0.1 s: a sampled, blurred texture) or remove the contact shadow."""
+        if self._shadow is not None:
+            self._plotter.renderer.RemoveActor(self._shadow)
+            self._shadow = None
+        if enabled and self._prepared is not None:
+            self._shadow = shadow_actor(self._prepared, y_up=self._placement.y_up)
+            self._plotter.renderer.AddActor(self._shadow)
+
     def set_placement(self, placement: Placement) -> None:
         """The designer said what unit the model is in, or which axis is up."""
         turned = placement.y_up != self._placement.y_up
         self._placement = placement
         if turned:
             self._apply_lighting()
+            if self._shadow is not None:
+                self._show_shadow(True)
         self.rebuild_overlays()
         if turned:
             self.set_view(StandardView.ISO, render=False)
@@ -443,6 +469,7 @@ class Viewport(QtWidgets.QWidget):
 
     def _remove_actors(self) -> None:
         self._cancel_smoothing()
+        self._show_shadow(False)
         for actor in self._actors + self._proxy_actors:
             self._plotter.renderer.RemoveActor(actor)
         self._actors.clear()

@@ -243,3 +243,25 @@ def test_phong_textures_keep_their_brightness(qtbot: QtBot, viewport: Viewport) 
     b = with_colour[centre][..., :3].mean()
     assert b > 60
     assert a == pytest.approx(b, rel=0.1)
+
+
+def test_the_ground_shadow_is_off_by_default_and_darkens_the_floor(
+    qtbot: QtBot, viewport: Viewport
+) -> None:
+    show_and_settle(qtbot, viewport, load(SAMPLE_GLB))
+    assert not viewport.view.ground_shadow
+    assert not viewport.shadow_shown
+    viewport.set_view(StandardView.FRONT)
+    viewport.camera().Elevation(20)
+    without = pixels(viewport)
+    viewport.view.ground_shadow = True
+    assert viewport.shadow_shown
+    with_shadow = pixels(viewport)
+    darker = (without[..., :3].sum(-1) - with_shadow[..., :3].sum(-1)) > 15
+    assert darker.mean() > 0.01
+    assert not ((with_shadow[..., :3].sum(-1) - without[..., :3].sum(-1)) > 15).any()
+    # Another model gets its own shadow; turning it off removes it.
+    viewport.show_scene(prepare_scene(textured_quad_scene()))
+    qtbot.waitUntil(lambda: viewport.shadow_shown, timeout=10_000)
+    viewport.view.ground_shadow = False
+    assert not viewport.shadow_shown

@@ -191,3 +191,18 @@ def test_outputs_that_do_not_suit_the_shot(tmp_path: Path, monkeypatch: pytest.M
 def test_nothing_on_screen_is_no_shot(qtbot: QtBot, viewport: Viewport, tmp_path: Path) -> None:
     with pytest.raises(ShotError, match="no model on screen"):
         export_viewport(viewport, ShotSettings(size=(64, 48)), tmp_path / "a.png")
+
+
+def test_shots_keep_the_ground_shadow_the_viewport_shows(
+    qtbot: QtBot, viewport: Viewport
+) -> None:
+    show(qtbot, viewport, load(SAMPLE_GLB))
+    viewport.view.ground_shadow = True
+    shot = shot_of_viewport(viewport)
+    assert shot is not None
+    assert shot.ground_shadow
+    settings = ShotSettings(size=(240, 240))
+    with_shadow = render_shot(shot, settings).astype(int)
+    shot.ground_shadow = False
+    without = render_shot(shot, settings).astype(int)
+    assert ((without - with_shadow).sum(-1) > 15).mean() > 0.005
