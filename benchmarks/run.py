@@ -1,6 +1,6 @@
 """Kiln Studio vs F3D, side by side: drop → first frame, whole process, peak memory.
 
-``python -m benchmarks.run [--runs 5] [--only stl1m,stl5m,glb1m]``
+``python -m benchmarks.run [--runs 5] [--only stl1m,stl5m,glb1m] [--baseline DIR]``
 
 Generates (or reuses) the torus-knot test files (:mod:`benchmarks.data`), then for each
 run and each file measures, interleaved, each in a fresh child process:
@@ -11,6 +11,11 @@ run and each file measures, interleaved, each in a fresh child process:
   rendered once, then ``scene.add`` → ``render_to_image``)
 * Kiln whole  — ``python main.py FILE --screenshot OUT.png --data-dir TMP``, wall time
 * F3D whole   — ``python -m benchmarks.f3d_probe --whole FILE --out OUT.png``, wall time
+
+With ``--baseline DIR`` (another checkout of Kiln Studio, e.g. ``git archive main``
+unpacked) the baseline's Kiln takes F3D's place: the same two Kiln measurements run from
+``DIR``, interleaved with this checkout's, so before/after numbers share the machine's
+noise. Kiln's drop run also times an orbit (``kiln_drop --orbit-frames``).
 
 Peak memory is each child's ``ru_maxrss`` from ``os.wait4``. Prints a table of medians
 (with min–max) to stdout and writes everything to ``benchmarks/out/results.json``.
@@ -84,13 +89,16 @@ class ChildResult:
 
 
 def run_child(
-    cmd: list[str], env: dict[str, str], timeout_s: float = CHILD_TIMEOUT_S
+    cmd: list[str],
+    env: dict[str, str],
+    timeout_s: float = CHILD_TIMEOUT_S,
+    cwd: Path = REPO,
 ) -> ChildResult:
     """Run ``cmd`` and reap it with ``wait4`` so its own ``ru_maxrss`` comes back."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         busy_before = machine_busy_s()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         timed_out = threading.Event()
 
         def kill() -> None:
@@ -160,6 +168,19 @@ def child_env() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- measurements
+@dataclass(frozen=True)
+class Rival:
+    """What Kiln is compared with: F3D, or another checkout of Kiln (``--baseline``)."""
+
+    key: str
+    label: str
+    #: The checkout to run when the rival is Kiln itself; ``None`` for F3D.
+    repo: Path | None = None
+
+
+F3D = Rival("f3d", "F3D")
+
+
 @dataclass
 class Samples:
     """Every value measured for one file, by metric and tool, plus the raw child output."""
@@ -173,22 +194,32 @@ class Samples:
             self.values.setdefault(metric, {}).setdefault(tool, []).append(float(value))
 
 
-def measure_kiln_drop(path: Path, seed: Path, samples: Samples, image: Path | None) -> ChildResult:
+def measure_kiln_drop(
+    path: Path,
+    seed: Path,
+    samples: Samples,
+    image: Path | None,
+    repo: Path = REPO,
+    tool: str = "kiln",
+) -> ChildResult:
     with kiln_dirs(seed) as (data_dir, config_dir, env):
         cmd = [sys.executable, "-m", "benchmarks.kiln_drop", "--drop", str(path)]
         cmd += ["--data-dir", str(data_dir), "--config-dir", str(config_dir)]
         if image is not None:
             cmd += ["--out", str(image)]
-        result = run_child(cmd, env)
+        result = run_child(cmd, env, cwd=repo)
     if result.ok:
         info = result.json()
-        samples.add("drop_s", "kiln", info["drop_to_first_frame_s"])
-        samples.add("drop_settled_s", "kiln", info["drop_to_settled_s"])
-        samples.add("rss_first_frame", "kiln", info["peak_rss_first_frame_bytes"])
-        samples.add("rss_drop", "kiln", result.peak_rss_bytes)
+        samples.add("drop_s", tool, info["drop_to_first_frame_s"])
+        samples.add("drop_settled_s", tool, info["drop_to_settled_s"])
+        samples.add("rss_first_frame", tool, info["peak_rss_first_frame_bytes"])
+        samples.add("rss_drop", tool, result.peak_rss_bytes)
+        orbit = info.get("orbit_frame_s") or []
+        samples.add("orbit_ms", tool, statistics.median(orbit) * 1000 if orbit else None)
         samples.raw.append(
             {
                 **info,
+                "tool": tool,
                 "process_wall_s": result.wall_s,
                 "process_peak_rss_bytes": result.peak_rss_bytes,
                 "others_busy_cores": result.others_busy_cores,
@@ -218,17 +249,24 @@ def measure_f3d_drop(path: Path, samples: Samples, image: Path | None) -> ChildR
     return result
 
 
-def measure_kiln_whole(path: Path, seed: Path, samples: Samples, image: Path) -> ChildResult:
+def measure_kiln_whole(
+    path: Path,
+    seed: Path,
+    samples: Samples,
+    image: Path,
+    repo: Path = REPO,
+    tool: str = "kiln",
+) -> ChildResult:
     with kiln_dirs(seed) as (data_dir, _config_dir, env):
         cmd = [sys.executable, "main.py", str(path), "--screenshot", str(image)]
         cmd += ["--data-dir", str(data_dir)]
-        result = run_child(cmd, env)
+        result = run_child(cmd, env, cwd=repo)
     if result.ok:
-        samples.add("whole_s", "kiln", result.wall_s)
-        samples.add("rss_whole", "kiln", result.peak_rss_bytes)
+        samples.add("whole_s", tool, result.wall_s)
+        samples.add("rss_whole", tool, result.peak_rss_bytes)
         samples.raw.append(
             {
-                "tool": "kiln",
+                "tool": tool,
                 "mode": "whole",
                 "file": str(path),
                 "process_wall_s": result.wall_s,
@@ -276,11 +314,18 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("rss_whole", "peak memory, whole-process run", "MiB"),
     ("rss_first_frame", "peak memory up to first frame (drop run)", "MiB"),
     ("drop_settled_s", "drop → settled (stored, measured)", "s"),
+    ("orbit_ms", "orbit, median frame of a 360° turn", "ms"),
 )
 
 
-def goal_applies(metric: str, key: str) -> bool:
-    """The issue's acceptance: drop → first frame on every file; peak memory on the 5M STL."""
+def goal_applies(metric: str, key: str, rival: Rival = F3D) -> bool:
+    """The goals checked on medians.
+
+    Against F3D (the issue's acceptance): drop → first frame on every file, peak memory on
+    the 5M STL. Against a baseline checkout: drop → first frame and orbit on every file.
+    """
+    if rival.repo is not None:
+        return metric in ("drop_s", "orbit_ms")
     return metric == "drop_s" or (metric in ("rss_drop", "rss_whole") and key == "stl5m")
 
 
@@ -299,25 +344,29 @@ def summarise(values: list[float], unit: str) -> dict[str, Any] | None:
     }
 
 
-def build_report(samples_by_key: dict[str, Samples]) -> dict[str, Any]:
+def build_report(samples_by_key: dict[str, Samples], rival: Rival = F3D) -> dict[str, Any]:
     files: dict[str, Any] = {}
+    other = rival.key
     for key, samples in samples_by_key.items():
         metrics: dict[str, Any] = {}
         for metric, label, unit in METRICS:
             tools = samples.values.get(metric, {})
             kiln = summarise(tools.get("kiln", []), unit)
-            f3d = summarise(tools.get("f3d", []), unit)
-            ratio = kiln["median"] / f3d["median"] if kiln and f3d and f3d["median"] else None
+            theirs = summarise(tools.get(other, []), unit)
+            ratio = (
+                kiln["median"] / theirs["median"] if kiln and theirs and theirs["median"] else None
+            )
+            goal = goal_applies(metric, key, rival)
             meets = None
-            if goal_applies(metric, key) and kiln and f3d:
-                meets = kiln["median"] <= f3d["median"]
+            if goal and kiln and theirs:
+                meets = kiln["median"] <= theirs["median"]
             metrics[metric] = {
                 "label": label,
                 "unit": unit,
                 "kiln": kiln,
-                "f3d": f3d,
-                "kiln_over_f3d": ratio,
-                "goal": "kiln <= f3d" if goal_applies(metric, key) else None,
+                other: theirs,
+                f"kiln_over_{other}": ratio,
+                "goal": f"kiln <= {other}" if goal else None,
                 "meets_goal": meets,
             }
         files[key] = {"metrics": metrics, "errors": samples.errors}
@@ -327,34 +376,36 @@ def build_report(samples_by_key: dict[str, Samples]) -> dict[str, Any]:
 def _fmt(stat: dict[str, Any] | None, unit: str) -> tuple[str, str]:
     if stat is None:
         return "—", ""
-    digits = 0 if unit == "MiB" else 2
+    digits = {"MiB": 0, "ms": 0}.get(unit, 2)
     med = f"{stat['median']:.{digits}f} {unit}"
     spread = f"{stat['min']:.{digits}f}–{stat['max']:.{digits}f}"
     return med, spread
 
 
-def format_table(report: dict[str, Any], runs: int) -> str:
+def format_table(report: dict[str, Any], runs: int, rival: Rival = F3D) -> str:
+    other, them = rival.key, rival.label
     header = (
         "file",
         "metric",
         "Kiln median",
         "Kiln min–max",
-        "F3D median",
-        "F3D min–max",
-        "Kiln/F3D",
-        "n K/F",
+        f"{them} median",
+        f"{them} min–max",
+        f"Kiln/{them}",
+        f"n K/{them[0]}",
         "goal",
     )
     rows: list[tuple[str, ...]] = []
     for key, entry in report["files"].items():
         label = data.MODELS_BY_KEY[key].label
         for m in entry["metrics"].values():
-            if m["kiln"] is None and m["f3d"] is None:
+            if m["kiln"] is None and m[other] is None:
                 continue
             k_med, k_spread = _fmt(m["kiln"], m["unit"])
-            f_med, f_spread = _fmt(m["f3d"], m["unit"])
-            ratio = f"{m['kiln_over_f3d']:.2f}×" if m["kiln_over_f3d"] is not None else "—"
-            n = f"{m['kiln']['n'] if m['kiln'] else 0}/{m['f3d']['n'] if m['f3d'] else 0}"
+            f_med, f_spread = _fmt(m[other], m["unit"])
+            over = m[f"kiln_over_{other}"]
+            ratio = f"{over:.2f}×" if over is not None else "—"
+            n = f"{m['kiln']['n'] if m['kiln'] else 0}/{m[other]['n'] if m[other] else 0}"
             if m["goal"] is None:
                 goal = ""
             elif m["meets_goal"] is None:
@@ -380,6 +431,15 @@ def format_table(report: dict[str, Any], runs: int) -> str:
         out.append(line(row))
         previous = row
     goal = report["goal"]
+    if rival.repo is not None:
+        out += [
+            "",
+            f"Medians over {runs} runs; each value from its own fresh process. Kiln is this "
+            f"checkout, {them} is {rival.repo}; Kiln/{them} < 1 means this checkout is faster.",
+            f"Goal — drop → first frame and orbit no slower than {them} on every file: "
+            f"{goal['baseline']}",
+        ]
+        return "\n".join(out)
     out += [
         "",
         f"Medians over {runs} runs; each value from its own fresh process. Kiln/F3D < 1 "
@@ -393,11 +453,17 @@ def format_table(report: dict[str, Any], runs: int) -> str:
     return "\n".join(out)
 
 
-def goal_summary(files: dict[str, Any], keys: list[str]) -> dict[str, str]:
+def goal_summary(files: dict[str, Any], keys: list[str], rival: Rival = F3D) -> dict[str, str]:
     def verdict(entries: list[bool | None], missing: str | None) -> str:
         if missing is not None or any(e is None for e in entries):
             return f"NOT MEASURED ({missing or 'a measurement failed'})"
         return "MEETS" if all(entries) else "MISSES"
+
+    if rival.repo is not None:
+        checked = [
+            files[k]["metrics"][m]["meets_goal"] for k in keys for m in ("drop_s", "orbit_ms")
+        ]
+        return {"baseline": verdict(checked, None)}
 
     not_all = None if set(keys) == set(data.MODELS_BY_KEY) else "run all three files"
     no_5m = None if "stl5m" in files else "run stl5m"
@@ -430,9 +496,16 @@ def versions() -> dict[str, str | None]:
 
 
 def measure_round(
-    run: int, runs: int, key: str, path: Path, seed: Path, samples: Samples, images: Path
+    run: int,
+    runs: int,
+    key: str,
+    path: Path,
+    seed: Path,
+    samples: Samples,
+    images: Path,
+    rival: Rival = F3D,
 ) -> None:
-    """One run of all four measurements on one file, Kiln and F3D interleaved.
+    """One run of all four measurements on one file, Kiln and its rival interleaved.
 
     Who goes first alternates from run to run, so neither tool always follows the other.
     The first run keeps its images in ``images`` to look at.
@@ -454,6 +527,16 @@ def measure_round(
             ("Kiln whole", lambda: measure_kiln_whole(path, seed, samples, kiln_whole_png)),
             ("F3D whole", lambda: measure_f3d_whole(path, samples, f3d_whole_png)),
         ]
+        base = rival.repo
+        if base is not None:
+            steps[1] = (
+                "Base drop",
+                lambda: measure_kiln_drop(path, seed, samples, f3d_drop_png, base, rival.key),
+            )
+            steps[3] = (
+                "Base whole",
+                lambda: measure_kiln_whole(path, seed, samples, f3d_whole_png, base, rival.key),
+            )
         if run % 2 == 1:
             steps = [steps[1], steps[0], steps[3], steps[2]]
         for name, step in steps:
@@ -464,8 +547,10 @@ def measure_round(
                 timed = info.get("drop_to_first_frame_s", result.wall_s)
                 others = result.others_busy_cores
                 noise = f", other processes {others:.2f} cores" if others is not None else ""
+                frames = info.get("orbit_frame_s") or []
+                orbit = f"   orbit {statistics.median(frames) * 1000:5.0f} ms" if frames else ""
                 log(
-                    f"{tag} {timed:7.2f} s   peak {result.peak_rss_bytes / MIB:6.0f} MiB"
+                    f"{tag} {timed:7.2f} s   peak {result.peak_rss_bytes / MIB:6.0f} MiB{orbit}"
                     f"   (process {result.wall_s:.1f} s{noise})"
                 )
             else:
@@ -518,7 +603,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--no-warmup", action="store_true", help="skip the untimed warm-up run of each tool"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="compare with the Kiln checkout in DIR (before/after) instead of F3D",
+    )
     args = parser.parse_args(argv)
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "benchmarks" / "kiln_drop.py").is_file():
+            parser.error(f"--baseline {args.baseline} is not a Kiln Studio checkout")
     keys = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in keys if k not in data.MODELS_BY_KEY]
     if unknown or not keys:
@@ -554,14 +649,22 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         shutil.copy(Path(tmp) / "settings.json", seed)
 
+    rival = F3D if args.baseline is None else Rival("base", "Base", args.baseline)
     if not args.no_warmup:
         first = paths[args.keys[0]]
-        log(f"warm-up (untimed): Kiln and F3D whole process on {first.name}…")
+        log(f"warm-up (untimed): Kiln and {rival.label} whole process on {first.name}…")
         with tempfile.TemporaryDirectory(prefix="kiln-bench-warm-") as tmp:
             throwaway = Samples()
+            theirs = (
+                measure_f3d_whole(first, throwaway, Path(tmp) / "f3d.png")
+                if rival.repo is None
+                else measure_kiln_whole(
+                    first, seed, throwaway, Path(tmp) / "base.png", rival.repo, rival.key
+                )
+            )
             for result in (
                 measure_kiln_whole(first, seed, throwaway, Path(tmp) / "kiln.png"),
-                measure_f3d_whole(first, throwaway, Path(tmp) / "f3d.png"),
+                theirs,
             ):
                 if not result.ok:
                     log(f"  warm-up failed: {result.failure()}")
@@ -569,9 +672,9 @@ def main(argv: list[str] | None = None) -> int:
     samples_by_key = {key: Samples() for key in args.keys}
     for run in range(args.runs):
         for key in args.keys:
-            measure_round(run, args.runs, key, paths[key], seed, samples_by_key[key], images)
+            measure_round(run, args.runs, key, paths[key], seed, samples_by_key[key], images, rival)
 
-    files = build_report(samples_by_key)
+    files = build_report(samples_by_key, rival)
     report: dict[str, Any] = {
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "runs": args.runs,
@@ -591,11 +694,12 @@ def main(argv: list[str] | None = None) -> int:
             }
             for key in args.keys
         },
+        "rival": {"key": rival.key, "label": rival.label, "repo": rival.repo and str(rival.repo)},
         "files": files,
         "samples": {key: s.raw for key, s in samples_by_key.items()},
         "duration_s": None,
     }
-    report["goal"] = goal_summary(files, args.keys)
+    report["goal"] = goal_summary(files, args.keys, rival)
     others = [
         r["others_busy_cores"]
         for smp in samples_by_key.values()
@@ -618,8 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         None,
     )
-    print(format_table(report, args.runs))
-    if viewport:
+    print(format_table(report, args.runs, rival))
+    if viewport and rival.repo is None:
         print(
             f"Window 1280×800 for both; Kiln's 3D viewport inside it is "
             f"{viewport[0]}×{viewport[1]} (panels around it), F3D renders all 1280×800."

@@ -67,3 +67,29 @@ def textured_quad_scene() -> Scene:
     )
     part = Part(vertices=vertices, faces=faces, uv=uv, material=material, name="quad")
     return Scene(parts=[part], format=MeshFormat.STL_BINARY)
+
+
+def sphere_triangles(radius: float = 20.0, rings: int = 24, segments: int = 48) -> np.ndarray:
+    """``(n, 3, 3)`` float32 corners of a UV sphere around the origin, outward winding."""
+    theta = np.linspace(0.0, np.pi, rings + 1)
+    phi = np.linspace(0.0, 2 * np.pi, segments + 1)
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    grid = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], -1) * radius
+    a, b = grid[:-1, :-1], grid[1:, :-1]
+    c, d = grid[1:, 1:], grid[:-1, 1:]
+    quads = np.concatenate([np.stack([a, b, c], -2), np.stack([a, c, d], -2)])
+    tris = quads.reshape(-1, 3, 3)
+    area = np.linalg.norm(np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]), axis=1)
+    return np.ascontiguousarray(tris[area > 1e-9], dtype=np.float32)
+
+
+def binary_stl_bytes(triangles: np.ndarray) -> bytes:
+    """A binary STL of ``triangles`` (``(n, 3, 3)``), facet normals left zero."""
+    import struct
+
+    records = np.zeros(
+        len(triangles),
+        dtype=np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attr", "<u2")]),
+    )
+    records["corners"] = triangles
+    return b"kiln test".ljust(80, b"\0") + struct.pack("<I", len(triangles)) + records.tobytes()

@@ -68,11 +68,14 @@ def apply_material(actor: vtkActor, item: PreparedPart) -> None:
     r, g, b, a = material.base_color
     prop.SetColor(r, g, b)
     prop.SetOpacity(a)
-    if material.is_pbr and item.has_uv:
-        _apply_pbr(actor, material)
+    if material.is_pbr:
+        _apply_pbr(actor, material, textured=item.has_tcoords)
         return
     if item.has_uv and material.base_color_texture is not None:
-        actor.SetTexture(make_texture(material.base_color_texture, srgb=True))
+        # Phong shading works on the texture's own (sRGB) values and writes them out as
+        # they are; decoding them to linear first, as PBR needs, would darken every
+        # texture by the display gamma.
+        actor.SetTexture(make_texture(material.base_color_texture, srgb=False))
     else:
         prop.SetSpecular(0.2)
         prop.SetSpecularPower(20)
@@ -88,11 +91,15 @@ def make_texture(source: Texture, *, srgb: bool) -> vtkTexture:
     return texture
 
 
-def _apply_pbr(actor: vtkActor, material: Material) -> None:
+def _apply_pbr(actor: vtkActor, material: Material, *, textured: bool) -> None:
+    """VTK's physically based shading; its shader decodes sRGB inputs and encodes the
+    result, so colour textures are flagged sRGB and data textures (ORM) are not."""
     prop = actor.GetProperty()
     prop.SetInterpolationToPBR()
     prop.SetMetallic(material.metallic)
     prop.SetRoughness(material.roughness)
+    if not textured:  # a metallic part without uv: its factors alone
+        return
     if material.base_color_texture is not None:
         prop.SetBaseColorTexture(make_texture(material.base_color_texture, srgb=True))
     if material.metallic_roughness_texture is not None:

@@ -20,6 +20,7 @@ from vtkmodules.vtkCommonCore import vtkDataArray, vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 
 from studio.meshes.scene import Material, Part, Scene, Texture
+from viewer.normals import SMOOTH_LIMIT, smooth_polydata
 
 #: Parts with more triangles than this render on a reduced proxy while the camera moves.
 PROXY_THRESHOLD = 1_500_000
@@ -34,6 +35,20 @@ class PreparedPart:
     material: Material | None
     has_uv: bool
     has_colors: bool
+
+    @property
+    def has_tcoords(self) -> bool:
+        """Texture coordinates reach the mapper (for textures other than the base colour)."""
+        return self.polydata.GetPointData().GetTCoords() is not None
+
+    @property
+    def has_normals(self) -> bool:
+        return self.polydata.GetPointData().GetNormals() is not None
+
+    @property
+    def needs_normals(self) -> bool:
+        """Shown faceted until smooth normals are computed (after the first frame)."""
+        return not self.has_normals and self.part.n_faces <= SMOOTH_LIMIT
 
 
 @dataclass(eq=False)
@@ -111,21 +126,28 @@ def with_smooth_normals(poly: vtkPolyData) -> vtkPolyData:
     return result
 
 
-def _polydata_for_display(part: Part) -> vtkPolyData:
+def _polydata_for_display(part: Part, *, smooth: bool) -> vtkPolyData:
     poly = polydata_from_part(part)
-    # Soups (binary STL) stay flat: smoothing them needs a full vertex merge, which is
-    # too slow for the first frame. Indexed parts without normals get them here.
+    # Indexed parts without normals get them here. Soups (binary STL) start faceted:
+    # smoothing them needs a vertex merge, too slow for the first frame, so the viewport
+    # swaps in :func:`viewer.normals.smooth_polydata` once the first frame is up.
     if part.faces is not None and part.normals is None and part.n_faces <= SMOOTH_NORMALS_LIMIT:
         return with_smooth_normals(poly)
+    if smooth and poly.GetPointData().GetNormals() is None:
+        return smooth_polydata(part) or poly
     return poly
 
 
-def prepare_scene(scene: Scene) -> PreparedScene:
-    """Convert every part for display. Safe on a worker thread."""
+def prepare_scene(scene: Scene, *, smooth: bool = False) -> PreparedScene:
+    """Convert every part for display. Safe on a worker thread.
+
+    ``smooth`` computes smooth normals for soups now (off-screen renders, which have no
+    first frame to hurry); the viewport leaves them for later.
+    """
     prepared = [
         PreparedPart(
             part=part,
-            polydata=_polydata_for_display(part),
+            polydata=_polydata_for_display(part, smooth=smooth),
             material=part.material,
             has_uv=part.uv is not None
             and part.material is not None
@@ -161,7 +183,8 @@ def make_proxy(prepared: PreparedScene, *, divisions: int = 128) -> PreparedScen
         parts.append(
             PreparedPart(
                 part=item.part,
-                polydata=clustering.GetOutput(),
+                # Smooth like the full-detail model, so orbiting doesn't turn it faceted.
+                polydata=with_smooth_normals(clustering.GetOutput()),
                 material=None if item.material is None else _plain(item.material),
                 has_uv=False,
                 has_colors=False,
@@ -173,6 +196,21 @@ def make_proxy(prepared: PreparedScene, *, divisions: int = 128) -> PreparedScen
 def _plain(material: Material) -> Material:
     """The material's flat colour only: the proxy has no texture coordinates."""
     return Material(name=material.name, base_color=material.base_color)
+
+
+def without_normals(poly: vtkPolyData) -> vtkPolyData:
+    """The same surface without point normals, sharing every array: flat shading.
+
+    With no normals VTK shades each triangle by its own plane, for Phong and PBR alike
+    (PBR ignores the flat interpolation setting, so dropping the normals is the only way).
+    """
+    flat = vtkPolyData()
+    flat.ShallowCopy(poly)
+    point_data = flat.GetPointData()
+    if point_data.GetNormals() is not None:
+        point_data.RemoveArray(point_data.GetNormals().GetName() or "Normals")
+        point_data.SetNormals(None)
+    return flat
 
 
 def release(plotter: object) -> None:

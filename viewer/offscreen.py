@@ -1,5 +1,8 @@
 """Off-screen renders: thumbnails for the library and ``python -m studio library render``.
 
+Thumbnails are quick (thinned, faceted, lights only); ``python -m studio library render``
+asks for a product shot (see :mod:`viewer.shots`).
+
 Registered as the ``kiln_studio.renderers`` entry point ``offscreen`` so the headless CLI
 can render without the core importing the viewer.
 """
@@ -116,11 +119,34 @@ def render_png(
     *,
     size: tuple[int, int] = THUMBNAIL_SIZE,
     transparent: bool = False,
+    shot: bool = False,
+    overlays: bool = False,
+    turntable: int = 0,
 ) -> bytes:
-    """Render ``scene`` to PNG bytes; also write them to ``out`` when given."""
-    data = encode_png(render_image(scene, size=size, transparent=transparent))
-    if out is not None:
-        from studio.atomic import write_atomic
+    """Render ``scene`` to PNG bytes; also write them to ``out`` when given.
 
-        write_atomic(Path(out), data)
-    return data
+    By default a quick thumbnail (thinned, no environment). ``shot`` makes a product
+    shot instead (:mod:`viewer.shots`): smooth normals, the studio environment for PBR,
+    anti-aliasing, and the grid, bounding box and axes when ``overlays``. A turntable
+    (``turntable`` frames, a shot) needs ``out``; the file's name says what to write
+    (an animated ``.webp``/``.gif``, or PNG frames) and the bytes returned are the first
+    file written.
+    """
+    if not (shot or overlays or turntable):
+        data = encode_png(render_image(scene, size=size, transparent=transparent))
+        if out is not None:
+            from studio.atomic import write_atomic
+
+            write_atomic(Path(out), data)
+        return data
+    from viewer.shots import ShotScene, ShotSettings, render_shot, write_shot
+
+    settings = ShotSettings(
+        size=size, transparent=transparent, overlays=overlays, turntable=turntable
+    )
+    if out is None:
+        if turntable:
+            raise ValueError("a turntable needs a file or folder to write to")
+        return encode_png(render_shot(ShotScene.of_scene(scene), settings))
+    written = write_shot(ShotScene.of_scene(scene), settings, Path(out))
+    return written[0].read_bytes()

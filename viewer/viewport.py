@@ -4,17 +4,26 @@ The interactor is created with ``multi_samples=0`` and ``auto_update=False`` and
 only when the scene or a view setting changes (its 5 Hz timer froze multi-window apps).
 Actors are built straight on ``vtkPolyDataMapper``: pyvista's ``add_mesh`` goes through a
 dataset mapper that copies the whole mesh, which doubles memory on a 5M-triangle STL.
+
+What makes a frame look right without making the first one late (:mod:`viewer.lighting`):
+FXAA, or MSAA once the first frame shows the window is on a GPU; a scene's first
+frame goes out as fast as it can, and what can wait comes right after it — smooth normals
+for triangle soups (computed on a pool thread, :mod:`viewer.smoothing`) and, the first
+time a PBR material is shown, the studio environment's prefiltering. Flat shading gives
+the mapper the same surface without its point normals (PBR has no flat switch).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 from pyvistaqt import QtInteractor
+from vtkmodules.vtkCommonDataModel import vtkPolyData
 from vtkmodules.vtkRenderingCore import vtkActor, vtkCamera, vtkProp, vtkRenderer
 
 from studio.meshes.scene import MeshFormat, Scene
@@ -27,16 +36,28 @@ from viewer.actors import (
     VTK_PBR,
     make_actor,
 )
-from viewer.geometry import PreparedScene, release
+from viewer.geometry import PreparedPart, PreparedScene, release, without_normals
+from viewer.lighting import (
+    LIGHTS_WITH_ENVIRONMENT,
+    LightKit,
+    set_environment,
+    use_fxaa,
+    use_gpu_anti_aliasing,
+)
 from viewer.overlays import BoundsOverlay, GridOverlay, Overlay, SceneFrame
 from viewer.overlays.base import remove_props
+from viewer.shadow import shadow_actor
+from viewer.smoothing import Smoothed, Smoothing
 from viewer.units import UNIT_SCALE, format_length
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "UNIT_SCALE",
     "Y_UP_FORMATS",
     "Placement",
     "StandardView",
+    "Surface",
     "ViewMode",
     "Viewport",
     "format_length",
@@ -59,6 +80,33 @@ class Placement:
         return cls(model_mm=mm_per_unit(scene.unit), y_up=scene.format in Y_UP_FORMATS)
 
 
+class Surface:
+    """What one actor draws: its surface with normals (smooth) and without (flat)."""
+
+    def __init__(self, item: PreparedPart) -> None:
+        self.item = item
+        self.smooth: vtkPolyData = item.polydata
+        self._flat: vtkPolyData | None = None
+
+    @property
+    def flat(self) -> vtkPolyData:
+        if self.smooth.GetPointData().GetNormals() is None:
+            return self.smooth
+        if self._flat is None:
+            self._flat = without_normals(self.smooth)
+        return self._flat
+
+    def set_smooth(self, poly: vtkPolyData) -> None:
+        self.smooth = poly
+        self._flat = None
+
+    @classmethod
+    def with_smooth(cls, item: PreparedPart, poly: vtkPolyData) -> Surface:
+        surface = cls(item)
+        surface.set_smooth(poly)
+        return surface
+
+
 class ViewMode(enum.Enum):
     SMOOTH = "smooth"
     FLAT = "flat"
@@ -75,6 +123,34 @@ class ViewMode(enum.Enum):
             "edges": "Shaded with edges",
             "points": "Points",
         }[self.value]
+
+
+def style_actor(actor: vtkActor, surface: Surface, mode: ViewMode) -> None:
+    """Draw ``actor`` in ``mode``: its surface with or without normals, and how."""
+    wanted = surface.flat if mode is ViewMode.FLAT else surface.smooth
+    mapper = actor.GetMapper()
+    if mapper.GetInput() is not wanted:
+        mapper.SetInputData(wanted)
+    prop = actor.GetProperty()
+    prop.EdgeVisibilityOff()
+    prop.SetRepresentationToSurface()
+    is_pbr = prop.GetInterpolation() == VTK_PBR
+    if mode is ViewMode.SMOOTH:
+        if not is_pbr:
+            prop.SetInterpolationToPhong()
+    elif mode is ViewMode.FLAT:
+        if not is_pbr:
+            prop.SetInterpolationToFlat()
+    elif mode is ViewMode.WIREFRAME:
+        prop.SetRepresentationToWireframe()
+        prop.SetLineWidth(1.0)
+    elif mode is ViewMode.EDGES:
+        prop.EdgeVisibilityOn()
+        prop.SetEdgeColor(*EDGE_COLOR)
+    elif mode is ViewMode.POINTS:
+        prop.SetRepresentationToPoints()
+        prop.SetPointSize(3.0)
+    mapper.Modified()
 
 
 class StandardView(enum.Enum):
@@ -119,6 +195,9 @@ class Viewport(QtWidgets.QWidget):
 
     #: Emitted after every rendered frame.
     frame_rendered = QtCore.Signal()
+    #: Emitted when what comes after a scene's first frame (smooth normals, the
+    #: environment) is in place; :attr:`detail_pending` is false from then on.
+    detail_ready = QtCore.Signal()
 
     def __init__(
         self, parent: QtWidgets.QWidget | None = None, *, view: ViewState | None = None
@@ -142,11 +221,25 @@ class Viewport(QtWidgets.QWidget):
         self._plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         self._plotter.add_axes(interactive=False, line_width=2, labels_off=False)
         self._plotter.ren_win.AddObserver("EndEvent", self._on_render_end)
+        use_fxaa(self._plotter.renderer)
+        self._gpu_checked = False
+        self._lights = LightKit(self._plotter.renderer)
+        self._environment_warm = False
+        self._shadow: vtkActor | None = None
 
         self._prepared: PreparedScene | None = None
         self._actors: list[vtkActor] = []
         self._proxy_actors: list[vtkActor] = []
+        self._surfaces: dict[vtkActor, Surface] = {}
         self._on_proxy = False
+        # What waits for a scene's first frame, and the pool thread that smooths soups.
+        self._awaiting_first_frame = False
+        self._detail_pending = False
+        self._smoothing: Smoothing | None = None
+        self._smoothings: set[Smoothing] = set()
+        self._smoothing_targets: list[int] = []
+        self._pool = QtCore.QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
         # Full detail comes back a moment after the camera stops (not per wheel step).
         self._restore_timer = QtCore.QTimer(self)
         self._restore_timer.setSingleShot(True)
@@ -171,6 +264,8 @@ class Viewport(QtWidgets.QWidget):
         events.show_grid.connect(self.grid.set_visible)
         events.show_bounds.connect(self.bounds.set_visible)
         events.show_axes.connect(self._on_axes)
+        events.environment_lighting.connect(self._on_environment)
+        events.ground_shadow.connect(self._on_ground_shadow)
         self.grid.set_visible(self.view.show_grid)
         self.bounds.set_visible(self.view.show_bounds)
         self._on_axes(self.view.show_axes)
@@ -185,6 +280,8 @@ class Viewport(QtWidgets.QWidget):
             (events.show_grid, self.grid.set_visible),
             (events.show_bounds, self.bounds.set_visible),
             (events.show_axes, self._on_axes),
+            (events.environment_lighting, self._on_environment),
+            (events.ground_shadow, self._on_ground_shadow),
         ):
             signal.disconnect(slot)
 
@@ -224,19 +321,141 @@ class Viewport(QtWidgets.QWidget):
         self._prepared = prepared
         self._placement = placement or Placement.default_for(prepared.scene)
         for item in prepared.parts:
-            actor = make_actor(item)
-            self._actors.append(actor)
-            self._plotter.renderer.AddActor(actor)
+            self._add_surface(item, self._actors)
         self._apply_mode()
+        self._apply_lighting(first_frame=True)
         self.rebuild_overlays()
         if not keep_camera:
             self.set_view(StandardView.ISO, render=False)
+        self._awaiting_first_frame = True
+        self._detail_pending = self._wants_detail()
         self.request_render()
+
+    def _add_surface(self, item: PreparedPart, into: list[vtkActor]) -> vtkActor:
+        actor = make_actor(item)
+        self._surfaces[actor] = Surface(item)
+        into.append(actor)
+        self._plotter.renderer.AddActor(actor)
+        return actor
+
+    # ------------------------------------------------------------------ after the first frame
+    @property
+    def detail_pending(self) -> bool:
+        """True from :meth:`show_scene` until smooth normals and the environment are in."""
+        return self._detail_pending
+
+    def _wants_detail(self) -> bool:
+        return any(self._surfaces[a].item.needs_normals for a in self._actors) or (
+            self._environment_wanted() and not self._environment_warm
+        )
+
+    def _after_first_frame(self) -> None:
+        """Runs from the event loop once the shown scene's first frame is out."""
+        if self._closed or self._prepared is None:
+            return
+        if self._environment_wanted() and not self._environment_warm:
+            self._apply_lighting()
+            self.request_render()  # the next frame prefilters the environment, once
+        if self.view.ground_shadow:
+            self._show_shadow(True)
+        parts = [self._surfaces[a].item.part for a in self._actors]
+        wanted = [i for i, a in enumerate(self._actors) if self._surfaces[a].item.needs_normals]
+        if not wanted:
+            self._finish_detail()
+            return
+        smoothing = Smoothing([parts[i] for i in wanted])
+        self._smoothing_targets = wanted
+        smoothing.part_done.connect(self._on_part_smoothed)
+        smoothing.ended.connect(self._on_smoothing_ended)
+        self._smoothing = smoothing
+        self._smoothings.add(smoothing)
+        smoothing.start(self._pool)
+
+    def _cancel_smoothing(self) -> None:
+        if self._smoothing is not None:
+            self._smoothing.cancel()
+            self._smoothing = None
+
+    @QtCore.Slot(object)
+    def _on_part_smoothed(self, result: Smoothed) -> None:
+        if result.smoothing is not self._smoothing or self._closed:
+            return  # for a scene no longer shown
+        actor = self._actors[self._smoothing_targets[result.index]]
+        self._surfaces[actor].set_smooth(result.polydata)
+        self._apply_mode()
+        self.request_render()
+
+    @QtCore.Slot(object)
+    def _on_smoothing_ended(self, smoothing: Smoothing) -> None:
+        self._smoothings.discard(smoothing)
+        if smoothing is not self._smoothing:
+            return
+        self._smoothing = None
+        if smoothing.error is not None:
+            log.warning("the model stays faceted: %s", smoothing.error)
+        self._finish_detail()
+
+    def _finish_detail(self) -> None:
+        if self._detail_pending:
+            self._detail_pending = False
+            self.detail_ready.emit()
+
+    # ------------------------------------------------------------------ lighting
+    def _has_pbr(self) -> bool:
+        return any(a.GetProperty().GetInterpolation() == VTK_PBR for a in self._actors)
+
+    def _environment_wanted(self) -> bool:
+        return self.view.environment_lighting and self._has_pbr()
+
+    def _apply_lighting(self, *, first_frame: bool = False) -> None:
+        """Environment on for PBR scenes when the view asks for it; lights to match.
+
+        On a scene's first frame the environment is only used if it was prefiltered
+        before; otherwise it comes in on the frame after (see :meth:`_after_first_frame`).
+        """
+        wanted = self._environment_wanted()
+        if wanted and first_frame and not self._environment_warm:
+            wanted = False
+        if wanted:
+            self._environment_warm = True
+        set_environment(self._plotter.renderer, wanted, y_up=self._placement.y_up)
+        self._lights.set_scale(LIGHTS_WITH_ENVIRONMENT if wanted else 1.0)
+
+    @property
+    def environment_active(self) -> bool:
+        """True while the studio environment lights the shown (PBR) model."""
+        return bool(self._plotter.renderer.GetUseImageBasedLighting())
+
+    def _on_environment(self, _enabled: bool) -> None:
+        self._apply_lighting()
+        self.request_render()
+
+    # ------------------------------------------------------------------ ground shadow
+    @property
+    def shadow_shown(self) -> bool:
+        return self._shadow is not None
+
+    def _on_ground_shadow(self, enabled: bool) -> None:
+        self._show_shadow(enabled)
+        self.request_render()
+
+    def _show_shadow(self, enabled: bool) -> None:
+        """Build (about 0.1 s: a sampled, blurred texture) or remove the contact shadow."""
+        if self._shadow is not None:
+            self._plotter.renderer.RemoveActor(self._shadow)
+            self._shadow = None
+        if enabled and self._prepared is not None:
+            self._shadow = shadow_actor(self._prepared, y_up=self._placement.y_up)
+            self._plotter.renderer.AddActor(self._shadow)
 
     def set_placement(self, placement: Placement) -> None:
         """The designer said what unit the model is in, or which axis is up."""
         turned = placement.y_up != self._placement.y_up
         self._placement = placement
+        if turned:
+            self._apply_lighting()
+            if self._shadow is not None:
+                self._show_shadow(True)
         self.rebuild_overlays()
         if turned:
             self.set_view(StandardView.ISO, render=False)
@@ -249,25 +468,29 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def _remove_actors(self) -> None:
+        self._cancel_smoothing()
+        self._show_shadow(False)
         for actor in self._actors + self._proxy_actors:
             self._plotter.renderer.RemoveActor(actor)
         self._actors.clear()
         self._proxy_actors.clear()
+        self._surfaces.clear()
         self._on_proxy = False
+        self._awaiting_first_frame = False
+        self._finish_detail()
 
     # ------------------------------------------------------------------ proxy
     def set_proxy(self, proxy: PreparedScene | None) -> None:
         """Use ``proxy`` (see :func:`viewer.geometry.make_proxy`) while the camera moves."""
         for actor in self._proxy_actors:
             self._plotter.renderer.RemoveActor(actor)
+            self._surfaces.pop(actor, None)
         self._proxy_actors.clear()
         if proxy is None or self._prepared is None or proxy.scene is not self._prepared.scene:
             return  # built for a scene no longer shown
         for item in proxy.parts:
-            actor = make_actor(item)
-            actor.VisibilityOff()
-            self._proxy_actors.append(actor)
-            self._plotter.renderer.AddActor(actor)
+            actor = self._add_surface(item, self._proxy_actors)
+            actor.SetVisibility(self._on_proxy)
         self._apply_mode()
 
     @property
@@ -308,32 +531,24 @@ class Viewport(QtWidgets.QWidget):
         self.request_render()
 
     def _apply_mode(self) -> None:
-        mode = self.mode
         for actor in self._actors + self._proxy_actors:
-            prop = actor.GetProperty()
-            prop.EdgeVisibilityOff()
-            prop.SetRepresentationToSurface()
-            is_pbr = prop.GetInterpolation() == VTK_PBR
-            if mode is ViewMode.SMOOTH:
-                if not is_pbr:
-                    prop.SetInterpolationToPhong()
-            elif mode is ViewMode.FLAT:
-                if not is_pbr:
-                    prop.SetInterpolationToFlat()
-            elif mode is ViewMode.WIREFRAME:
-                prop.SetRepresentationToWireframe()
-                prop.SetLineWidth(1.0)
-            elif mode is ViewMode.EDGES:
-                prop.EdgeVisibilityOn()
-                prop.SetEdgeColor(*EDGE_COLOR)
-            elif mode is ViewMode.POINTS:
-                prop.SetRepresentationToPoints()
-                prop.SetPointSize(3.0)
-            # Without normals the mapper shades each face flat anyway; smooth needs them.
-            mapper = actor.GetMapper()
-            mapper.Modified()
+            style_actor(actor, self._surfaces[actor], self.mode)
+
+    def surface_polydata(self) -> list[vtkPolyData]:
+        """The surface drawn for each part of the shown scene (welded once smoothed)."""
+        return [self._surfaces[actor].smooth for actor in self._actors]
 
     # ------------------------------------------------------------------ camera
+    def camera(self) -> vtkCamera:
+        """The VTK camera (read it; change the view through the ``set_*`` methods)."""
+        return self._camera()
+
+    @property
+    def render_size(self) -> tuple[int, int]:
+        """The render window's size in pixels (device pixels on a high-DPI screen)."""
+        width, height = self._plotter.ren_win.GetSize()
+        return int(width), int(height)
+
     def _camera(self) -> vtkCamera:
         # The plain VTK camera: pyvista's wrappers render on every change.
         return vtkRenderer.GetActiveCamera(self._plotter.renderer)
@@ -500,7 +715,24 @@ class Viewport(QtWidgets.QWidget):
         return image
 
     def _on_render_end(self, *_: object) -> None:
+        if not self._gpu_checked:
+            self._gpu_checked = True
+            QtCore.QTimer.singleShot(0, self._check_gpu)
+        if self._awaiting_first_frame:
+            self._awaiting_first_frame = False
+            QtCore.QTimer.singleShot(0, self._after_first_frame)
         self.frame_rendered.emit()
+
+    def _check_gpu(self) -> None:
+        """MSAA instead of FXAA when the first frame showed a GPU behind the window."""
+        if not self._closed and use_gpu_anti_aliasing(
+            self._plotter.ren_win, self._plotter.renderer
+        ):
+            self.request_render()
+
+    @property
+    def multi_samples(self) -> int:
+        return int(self._plotter.ren_win.GetMultiSamples())
 
     def screenshot(self, path: Path, *, transparent: bool = False) -> Path:
         """Save what the viewport shows as a PNG (optionally with a transparent background)."""
@@ -516,6 +748,10 @@ class Viewport(QtWidgets.QWidget):
         if self._closed:
             return
         self._closed = True
+        self._cancel_smoothing()
+        # A cancelled smoothing stops at its next chunk (well under a second): no thread
+        # outlives the viewport.
+        self._pool.waitForDone()
         self._unfollow_view()
         # No paint may reach the render window once it is finalised.
         self._plotter.setUpdatesEnabled(False)

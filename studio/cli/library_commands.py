@@ -234,9 +234,19 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What a turntable can be written as; a name without an extension is a folder of PNGs.
+TURNTABLE_SUFFIXES = {".webp", ".gif", ".png", ""}
+
+
 def render(args: argparse.Namespace) -> int:
     out: Path = args.output
-    if out.suffix.lower() != ".png":
+    suffix = out.suffix.lower()
+    if args.turntable and suffix not in TURNTABLE_SUFFIXES and not out.is_dir():
+        raise KilnError(
+            f"A turntable is written as .webp, .gif or PNG frames (a folder): "
+            f"name the output “{out.stem}.webp”, “{out.stem}.gif” or “{out.stem}”."
+        )
+    if not args.turntable and suffix != ".png":
         raise KilnError(f"Renders are PNG images: name the output “{out.stem}.png”.")
     with open_library(args) as library:
         version = (
@@ -247,7 +257,15 @@ def render(args: argparse.Namespace) -> int:
         renderer = load_renderer()  # before loading what may be a big model
         scene = meshes.load(library.materialize(version), limits=limits_from_settings())
     width, height = args.size
-    renderer(scene, out, size=(width, height), transparent=args.transparent)
+    renderer(
+        scene,
+        out,
+        size=(width, height),
+        transparent=args.transparent,
+        shot=True,
+        overlays=args.overlays,
+        turntable=args.turntable,
+    )
     print(out)
     return 0
 

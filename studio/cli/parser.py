@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from studio.shot_sizes import SIZE_PRESETS, parse_size
+
 PROG = "python -m studio"
-MAX_RENDER_SIZE = 8192
 
 
 def _positive(text: str) -> int:
@@ -20,11 +21,11 @@ def _positive(text: str) -> int:
     return value
 
 
-def _pixels(text: str) -> int:
-    value = _positive(text)
-    if value > MAX_RENDER_SIZE:
-        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_RENDER_SIZE} pixels")
-    return value
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,22 +167,49 @@ def _add_library_commands(
     )
     p.set_defaults(handler="studio.cli.library_commands:export")
 
-    p = add("render", "draw a version to a PNG image")
+    p = add(
+        "render",
+        "draw a version as a product shot: a PNG, or a turntable (.webp, .gif, PNG frames)",
+    )
     model(p)
-    p.add_argument("output", type=Path, metavar="OUT.png")
+    p.add_argument(
+        "output",
+        type=Path,
+        metavar="OUT",
+        help="OUT.png; with --turntable also OUT.webp, OUT.gif, or a folder for PNG frames",
+    )
     p.add_argument(
         "--version", type=_positive, metavar="N", help="the version (default: the active one)"
     )
     p.add_argument(
         "--size",
-        type=_pixels,
-        nargs=2,
-        metavar=("W", "H"),
+        type=_size,
+        metavar="WxH",
         default=(1024, 768),
-        help="the image size in pixels (default: 1024 768)",
+        help=f"the image size: WIDTHxHEIGHT or {'/'.join(SIZE_PRESETS)} (default: 1024x768)",
     )
     p.add_argument("--transparent", action="store_true", help="no background")
-    p.set_defaults(handler="studio.cli.library_commands:render")
+    overlays = p.add_mutually_exclusive_group()
+    overlays.add_argument(
+        "--overlays",
+        dest="overlays",
+        action="store_true",
+        help="draw the grid, bounding box with dimensions and axes too",
+    )
+    overlays.add_argument(
+        "--no-overlays",
+        dest="overlays",
+        action="store_false",
+        help="the model alone (the default)",
+    )
+    p.add_argument(
+        "--turntable",
+        type=_positive,
+        metavar="N",
+        default=0,
+        help="N frames of a 360° turn around the model instead of one picture",
+    )
+    p.set_defaults(handler="studio.cli.library_commands:render", overlays=False)
 
     p = add("check", "look for problems in the library (exit code 1 if there are any)")
     p.add_argument("--verify", action="store_true", help="also re-hash every stored file (slow)")

@@ -1,7 +1,10 @@
 """Finding the PNG renderer: an entry point, because the core never imports the viewer.
 
 The viewer registers ``kiln_studio.renderers`` → ``offscreen`` with the signature
-``render_png(scene, out=None, *, size=(256, 256), transparent=False) -> bytes``.
+``render_png(scene, out=None, *, size=(256, 256), transparent=False, shot=False,
+overlays=False, turntable=0) -> bytes``: a quick thumbnail by default; ``shot=True`` a
+product shot (smooth, environment-lit, anti-aliased, overlays only when asked);
+``turntable=N`` N frames of a 360° turn written to ``out`` (.webp, .gif, or PNG frames).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ class RenderPng(Protocol):
         *,
         size: tuple[int, int] = ...,
         transparent: bool = ...,
+        shot: bool = ...,
+        overlays: bool = ...,
+        turntable: int = ...,
     ) -> bytes: ...
 
 

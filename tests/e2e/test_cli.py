@@ -400,6 +400,11 @@ def test_render_without_a_renderer(cli: Cli, generated_dir: Path, tmp_path: Path
         ["library", "export", "1", "out.stl", "--version", "x"],
         ["library", "render", "1", "out.png", "--size", "0", "100"],
         ["library", "render", "1", "out.png", "--size", "100"],
+        ["library", "render", "1", "out.png", "--size", "0x100"],
+        ["library", "render", "1", "out.png", "--size", "9000x100"],
+        ["library", "render", "1", "out.png", "--size", "huge"],
+        ["library", "render", "1", "out.png", "--turntable", "0"],
+        ["library", "render", "1", "out.png", "--overlays", "--no-overlays"],
     ],
 )
 def test_usage_errors(cli: Cli, args: list[str]) -> None:
@@ -664,6 +669,8 @@ def test_a_damaged_library_is_a_plain_failure(cli: Cli) -> None:
 
 
 # -- rendering (needs a display) -----------------------------------------------------------
+#: Renders from the command line draw through EGL when there is no X server.
+NO_DISPLAY = ("DISPLAY", "WAYLAND_DISPLAY")
 
 
 def _model_pixels(png: bytes) -> int:
@@ -681,7 +688,7 @@ def test_render_writes_a_png_with_the_model(cli: Cli, generated_dir: Path, tmp_p
 
     out = tmp_path / "render.png"
     assert (
-        cli.library("render", str(model), out, "--size", "320", "240", "--version", "1").stdout
+        cli.library("render", str(model), out, "--size", "320x240", "--version", "1").stdout
         == f"{out}\n"
     )
     image = Image.open(out)
@@ -697,10 +704,88 @@ def test_render_writes_a_png_with_the_model(cli: Cli, generated_dir: Path, tmp_p
 def test_render_transparent_background(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
     model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
     clear = tmp_path / "clear.png"
-    cli.library("render", str(model), clear, "--transparent", "--size", "200", "200")
-    alpha = np.asarray(Image.open(clear))[:, :, 3]
+    cli.library("render", str(model), clear, "--transparent", "--size", "200x200", unset=NO_DISPLAY)
+    image = Image.open(clear)
+    assert image.mode == "RGBA"
+    alpha = np.asarray(image)[:, :, 3]
     assert alpha[0, 0] == 0
     assert 0.02 * 200 * 200 < np.count_nonzero(alpha) < 0.9 * 200 * 200
+
+
+def _overlay_pixels(path: Path) -> int:
+    """Pixels in the bounding box's orange (the model is grey, the background blue-grey)."""
+    from viewer.actors import OUTLINE_COLOR
+
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    orange = np.array(OUTLINE_COLOR) * 255
+    return int(np.count_nonzero(np.abs(rgb - orange).max(axis=2) < 40))
+
+
+@pytest.mark.gl
+def test_render_sizes_and_overlays_without_a_display(
+    cli: Cli, generated_dir: Path, tmp_path: Path
+) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    full_hd = tmp_path / "hd.png"
+    run = cli.library("render", str(model), full_hd, "--size", "1080p", unset=NO_DISPLAY)
+    assert run.stderr == ""
+    assert Image.open(full_hd).size == (1920, 1080)
+    # Overlays are off unless asked for: no grid, box, labels or axes in the picture.
+    assert _overlay_pixels(full_hd) == 0
+    assert _model_pixels(full_hd.read_bytes()) > 0.03 * 1920 * 1080
+    custom = tmp_path / "custom.png"
+    cli.library(
+        "render", str(model), custom, "--size", "640x360", "--no-overlays", unset=NO_DISPLAY
+    )
+    assert Image.open(custom).size == (640, 360)
+    assert _overlay_pixels(custom) == 0
+    with_overlays = tmp_path / "overlays.png"
+    cli.library(
+        "render", str(model), with_overlays, "--size", "640x360", "--overlays", unset=NO_DISPLAY
+    )
+    assert _overlay_pixels(with_overlays) > 50  # thin orange lines of the bounding box
+
+
+@pytest.mark.gl
+def test_render_a_turntable(cli: Cli, generated_dir: Path, tmp_path: Path) -> None:
+    model = cli.import_(generated_dir / "box-binary.stl")["model"]["id"]
+    webp = tmp_path / "turn.webp"
+    cli.library(
+        "render",
+        str(model),
+        webp,
+        "--turntable",
+        "6",
+        "--size",
+        "160x120",
+        "--transparent",
+        unset=NO_DISPLAY,
+    )
+    with Image.open(webp) as animation:
+        assert animation.n_frames == 6
+        assert animation.size == (160, 120)
+        frames = []
+        for k in range(6):
+            animation.seek(k)
+            frames.append(np.asarray(animation.convert("RGBA")).astype(int))
+    assert frames[0][0, 0, 3] == 0  # transparent around the model
+    assert np.abs(frames[0] - frames[2]).sum() > 0  # the camera turned
+    gif = tmp_path / "turn.gif"
+    cli.library(
+        "render", str(model), gif, "--turntable", "4", "--size", "160x120", unset=NO_DISPLAY
+    )
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 4
+    folder = tmp_path / "frames"
+    out = cli.library(
+        "render", str(model), folder, "--turntable", "5", "--size", "160x120", unset=NO_DISPLAY
+    ).stdout
+    assert out == f"{folder}\n"
+    written = sorted(folder.glob("*.png"))
+    assert [p.name for p in written] == [f"frame-00{k}.png" for k in range(1, 6)]
+    assert all(Image.open(p).size == (160, 120) for p in written)
+    run = cli.library("render", str(model), tmp_path / "turn.mp4", "--turntable", "4", expect=1)
+    assert ".webp" in assert_one_plain_line(run.stderr)
 
 
 @pytest.mark.gl
