@@ -1,4 +1,4 @@
-"""Make the studio environment the viewport lights PBR materials with: resources/environment/studio.hdr.
+"""Make the studio environment the viewport lights PBR materials with (studio.hdr).
 
 A photographer's studio as an equirectangular Radiance HDR (RGBE, run-length encoded),
 built procedurally so nothing third-party is shipped: a dim grey room that is brighter

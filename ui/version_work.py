@@ -144,7 +144,10 @@ class VersionWork(QtCore.QObject):
 
     # ------------------------------------------------------------------ images
     def export_image(self) -> None:
-        self.screenshot_dialog()
+        """File › Export image…: size, transparency, overlays, turntable."""
+        from ui.export_image_dialog import export_image
+
+        export_image(self._parent, self._viewport)
 
     def screenshot_dialog(self, transparent: bool = False) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
