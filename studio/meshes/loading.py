@@ -148,9 +148,6 @@ def validate(scene: Scene, path: Path, limits: Limits) -> None:
         raise MeshFormatError(f"{label} holds no triangles, so there is nothing to show.")
     check_triangles(path, scene.n_faces, limits)
     for part in scene.parts:
-        if part.vertices.ndim != 2 or part.vertices.shape[1] != 3:
-            # trimesh keeps an OBJ's "v 1 2" (two numbers) as two-column vertices.
-            raise MeshFormatError(f"{label} is damaged: a vertex does not have three coordinates.")
         if part.faces is None and part.n_vertices % 3:
             raise MeshFormatError(f"{label} is damaged: a triangle is incomplete.")
         if not _all_finite(part.vertices):

@@ -20,7 +20,9 @@ def test_an_obj_vertex_with_two_coordinates_is_damaged(tmp_path: Path) -> None:
     path.write_text(BOX_OBJ.replace("v 1 0 0", "v 1  0"), encoding="utf-8")
     with pytest.raises(MeshFormatError) as caught:
         compute_stats(load(path))
-    assert str(caught.value) == ("“flat.obj” is damaged: a vertex does not have three coordinates.")
+    assert str(caught.value) == (
+        "“flat.obj” is damaged: some vertices do not have three coordinates (x, y, z)."
+    )
 
 
 def test_a_zip_from_an_unknown_zip_version_is_a_plain_refusal(tmp_path: Path) -> None:

@@ -304,7 +304,8 @@ def test_placements_over_the_triangle_limit_are_refused_before_expanding(tmp_pat
     start = time.perf_counter()
     with pytest.raises(MeshLimitError) as caught:
         load(path, limits=Limits(max_triangles=100_000))
-    assert time.perf_counter() - start < 1.0
+    # Refused from the count (about 0.2 s idle); expanding first took over 15 s.
+    assert time.perf_counter() - start < 5.0
     assert "240,000 triangles" in assert_plain(caught.value, "boxes.gltf")
 
 
@@ -322,7 +323,8 @@ def test_nodes_that_fan_out_exponentially_are_counted_not_expanded(tmp_path: Pat
     start = time.perf_counter()
     with pytest.raises(MeshFormatError) as caught:
         load(path)
-    assert time.perf_counter() - start < 1.0
+    # Counted, not walked: 2**40 paths could never be expanded at all.
+    assert time.perf_counter() - start < 5.0
     assert_plain(caught.value, "fanout.gltf")
 
 
