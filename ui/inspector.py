@@ -33,10 +33,10 @@ class Inspector(QtWidgets.QWidget):
         ("volume", "Volume"),
         ("watertight", "Watertight"),
         ("winding_consistent", "Winding"),
-        ("degenerate_faces", "Degenerate faces"),
-        ("duplicate_faces", "Duplicate faces"),
+        ("degenerate_faces", "Degenerate"),
+        ("duplicate_faces", "Duplicates"),
         ("open_edges", "Open edges"),
-        ("nonmanifold_edges", "Non-manifold edges"),
+        ("nonmanifold_edges", "Non-manifold"),
     )
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -86,7 +86,8 @@ class Inspector(QtWidgets.QWidget):
         layout.addWidget(self.warnings)
         layout.addWidget(self.notes)
         layout.addWidget(self.repair_button)
-        self.highlight = QtWidgets.QCheckBox("Highlight open and non-manifold edges")
+        self.highlight = QtWidgets.QCheckBox("Highlight these edges")
+        self.highlight.setToolTip("Draw open edges in red and non-manifold edges in magenta")
         self.highlight.setObjectName("highlightEdges")
         layout.insertWidget(layout.indexOf(self.warnings) + 1, self.highlight)
         self.repair_report = QtWidgets.QLabel("")

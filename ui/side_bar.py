@@ -123,7 +123,7 @@ class Workbench(QtWidgets.QSplitter):
         right: SideBar,
         *,
         share: float = 0.6,
-        panel_width: int = 250,
+        panel_width: int = 260,
         min_panel_width: int = 190,
     ) -> None:
         super().__init__(QtCore.Qt.Orientation.Horizontal)
