@@ -265,13 +265,36 @@ def _items(model: type[Wire], body: Any, key: str, what: str, unreadable: list[s
     items: list[Wire] = []
     for index, item in enumerate(raw):
         try:
-            items.append(_in_range(model.model_validate(item)))
+            items.append(_in_range(_validate_item(model, item)))
         except (ValidationError, ValueError) as exc:
             log.warning("item %d of %r from the account service is unreadable: %s", index, key, exc)
             unreadable.append(
                 f"A {what} from the account was skipped: this version of Kiln Studio can't read it."
             )
     return items
+
+
+def _validate_item(model: type[Wire], item: Any) -> Wire:
+    """``item`` as a ``model``; companion paths are left to :mod:`studio.library.incoming`.
+
+    The wire schema refuses an unsafe companion path outright; reading it loosely here lets
+    the library's own check skip that one version with a sentence that names it.
+    """
+    companions = item.get("companions") if isinstance(item, dict) else None
+    if "companions" not in model.model_fields or not isinstance(companions, list):
+        return model.model_validate(item)
+    parsed = model.model_validate({**item, "companions": []})
+    loose = []
+    for companion in companions:
+        if not (
+            isinstance(companion, dict)
+            and isinstance(companion.get("relpath"), str)
+            and isinstance(companion.get("sha256"), str)
+            and set(companion) == {"relpath", "sha256"}
+        ):
+            raise ValueError("a companion file is not described as relpath and sha256")
+        loose.append(schema.Companion.model_construct(**companion))
+    return parsed.model_copy(update={"companions": loose})
 
 
 def _is_revision(value: int) -> bool:
