@@ -193,9 +193,7 @@ def test_nothing_on_screen_is_no_shot(qtbot: QtBot, viewport: Viewport, tmp_path
         export_viewport(viewport, ShotSettings(size=(64, 48)), tmp_path / "a.png")
 
 
-def test_shots_keep_the_ground_shadow_the_viewport_shows(
-    qtbot: QtBot, viewport: Viewport
-) -> None:
+def test_shots_keep_the_ground_shadow_the_viewport_shows(qtbot: QtBot, viewport: Viewport) -> None:
     show(qtbot, viewport, load(SAMPLE_GLB))
     viewport.view.ground_shadow = True
     shot = shot_of_viewport(viewport)
