@@ -106,9 +106,6 @@ class Workspace:
         """A file not in the library (yet) is on screen."""
         self.selection.update({"shown": None, "shown_file": path})
 
-    def clear_shown(self) -> None:
-        self.selection.update({"shown": None, "shown_file": None})
-
     def on_library_changed(self, change: LibraryChange) -> None:
         """Keep the selection true after any write (call on the GUI thread)."""
         model = self.selection.model

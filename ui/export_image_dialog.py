@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from ui.qt_events import process_events
 from viewer.shots import (
     MAX_SIDE,
     ShotCancelled,
@@ -218,7 +219,6 @@ class _Progress:
 
     def __init__(self, parent: QtWidgets.QWidget, frames: int) -> None:
         self._dialog: QtWidgets.QProgressDialog | None = None
-        self._events = QtCore.QEventLoop()
         if frames:
             dialog = QtWidgets.QProgressDialog(
                 "Rendering the turntable…", "Stop", 0, frames, parent
@@ -234,9 +234,7 @@ class _Progress:
             return True
         self._dialog.setValue(done)
         self._dialog.setLabelText(f"Rendering frame {done} of {total}…")
-        # An event loop object's processEvents: QCoreApplication.processEvents() in
-        # PySide6 6.12 drops a reference to None on every call.
-        self._events.processEvents()
+        process_events()
         return not self._dialog.wasCanceled()
 
     def close(self) -> None:

@@ -29,9 +29,8 @@ class FailureDialog(QtWidgets.QDialog):
         self.table.setRootIsDecorated(False)
         self.table.setWordWrap(True)
         for failure in failures:
-            reason = getattr(failure.error, "message", None) or str(failure.error)
-            item = QtWidgets.QTreeWidgetItem([failure.name, reason])
-            item.setToolTip(1, reason)
+            item = QtWidgets.QTreeWidgetItem([failure.name, failure.reason])
+            item.setToolTip(1, failure.reason)
             self.table.addTopLevelItem(item)
         self.table.resizeColumnToContents(0)
         layout.addWidget(self.table)

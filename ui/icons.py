@@ -48,8 +48,8 @@ NAMES = {
     "reveal": "folder-notch-open",
 }
 
-_made: weakref.WeakSet[Any] = weakref.WeakSet()
-_kinds: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+#: Every action or button given an icon here, with the icon it shows.
+_given: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def _color(role: QtGui.QPalette.ColorRole = QtGui.QPalette.ColorRole.ButtonText) -> QtGui.QColor:
@@ -70,14 +70,12 @@ def icon(kind: str) -> QtGui.QIcon:
 def give(target: QtGui.QAction | QtWidgets.QAbstractButton, kind: str) -> None:
     """Set ``target``'s icon and remember it, so a theme change can redraw it."""
     target.setIcon(icon(kind))
-    _made.add(target)
-    _kinds[target] = kind
+    _given[target] = kind
 
 
 def refresh() -> None:
-    for target in list(_made):
-        kind = _kinds.get(target)
-        if not shiboken6.isValid(target):  # its widget is gone
-            _made.discard(target)
-        elif kind is not None:
+    for target, kind in list(_given.items()):
+        if shiboken6.isValid(target):  # else its widget is gone
             target.setIcon(icon(kind))
+        else:
+            del _given[target]

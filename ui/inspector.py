@@ -64,13 +64,13 @@ class Inspector(QtWidgets.QWidget):
         self.warnings = QtWidgets.QLabel("")
         self.warnings.setObjectName("inspectorWarnings")
         self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #f0b36b; padding: 4px;")
+        self.warnings.setProperty("role", "warning")
         # What the load changed or left out (a texture scaled down, a unit assumed, ...).
         self.notes = QtWidgets.QLabel("")
         self.notes.setObjectName("inspectorNotes")
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notes.setStyleSheet("color: palette(mid); padding: 4px;")
+        self.notes.setProperty("role", "muted")
         self.repair_button = QtWidgets.QPushButton("Repair as a new version")
         self.repair_button.setObjectName("repairButton")
         self.repair_button.setToolTip(

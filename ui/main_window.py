@@ -35,6 +35,7 @@ from ui.library_panel import LibraryPanel
 from ui.opening import Failure, Intake, Shown
 from ui.placement_box import PlacementBox, scrolling_page
 from ui.prompt_panel import PromptPanel, is_image
+from ui.qt_events import process_events
 from ui.settings_dialog import SettingsDialog
 from ui.side_bar import SideBar, Workbench
 from ui.status_area import StatusArea
@@ -437,7 +438,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def grab_window(self, path: Path) -> Path:
         """Save the whole window, viewport included, as it is on screen."""
         self.viewport.render_now()
-        QtWidgets.QApplication.processEvents()
+        process_events()
         image = self.screen().grabWindow(self.winId())
         path.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(path), "PNG"):

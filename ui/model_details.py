@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6 import QtCore, QtWidgets
 
 from studio.library import Library, LibraryError
@@ -80,8 +82,7 @@ class ModelDetails(QtWidgets.QWidget):
                 widget.setText(text)
         if not self.notes.hasFocus():
             self.notes.setPlainText(model.notes)
-        known = {tag for m in self._library.list_models() for tag in m.tags}
-        self._completions.setStringList(sorted(known, key=str.casefold))
+        self._completions.setStringList(self._library.tags())
 
     def focus_tags(self) -> None:
         self.tags.setFocus()
@@ -112,7 +113,7 @@ class ModelDetails(QtWidgets.QWidget):
     def save_notes(self) -> None:
         self._save(lambda mid: self._library.set_notes(mid, self.notes.toPlainText()), "notes")
 
-    def _save(self, write: object, what: str) -> None:
+    def _save(self, write: Callable[[int], object], what: str) -> None:
         model_id = self._model_id
         if model_id is None:
             return
@@ -125,7 +126,7 @@ class ModelDetails(QtWidgets.QWidget):
         if unchanged:
             return
         try:
-            write(model_id)  # type: ignore[operator]
+            write(model_id)
         except LibraryError as exc:
             self.failed.emit(exc)
             self.set_model(model_id)  # show what is really stored

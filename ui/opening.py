@@ -48,6 +48,20 @@ def load_for_view(
     return scene, prepare_scene(scene)
 
 
+def load_version_for_view(
+    library: Library,
+    version: VersionRecord,
+    limits: Limits,
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> tuple[Scene, PreparedScene]:
+    """Worker side of showing a version: put its files in place (links or copies), read them."""
+    progress(0.0, f"Opening version {version.number}")
+    path = library.materialize(version)
+    return load_for_view(path, limits, progress=progress, cancel=cancel)
+
+
 @dataclass
 class Shown:
     """What the viewport shows: a library version, or a file not (yet) in the library."""
@@ -73,9 +87,13 @@ class Failure:
     error: BaseException
 
     @property
+    def reason(self) -> str:
+        """The error's own plain sentence."""
+        return getattr(self.error, "message", None) or str(self.error)
+
+    @property
     def sentence(self) -> str:
-        message = getattr(self.error, "message", None) or str(self.error)
-        return f"{self.context} {message}".strip()
+        return f"{self.context} {self.reason}".strip()
 
 
 class IntakePhase(enum.Enum):
@@ -255,8 +273,13 @@ class Intake(QtCore.QObject):
             return
         if self._loading_job is not None:
             self._loading_job.cancel()
-        path = self.library.materialize(version)
-        job = Job(load_for_view, path, self._limits(), title=f"Opening version {version.number}")
+        job = Job(
+            load_version_for_view,
+            self.library,
+            version,
+            self._limits(),
+            title=f"Opening version {version.number}",
+        )
         job.finished.connect(self._on_version_loaded)
         job.failed.connect(self._on_version_load_failed)
         self._loading_job = job

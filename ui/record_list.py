@@ -53,9 +53,6 @@ class RecordListModel(QtCore.QAbstractListModel, Generic[T]):
     def records(self) -> list[T]:
         return list(self._records)
 
-    def record(self, row: int) -> T:
-        return self._records[row]
-
     def rowCount(self, parent: Any = None) -> int:
         if parent is not None and parent.isValid():
             return 0

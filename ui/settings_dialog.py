@@ -116,7 +116,7 @@ class SettingsDialog(QtWidgets.QDialog):
             "to your own provider account."
         )
         note.setWordWrap(True)
-        note.setStyleSheet("color: #8a8f98;")
+        note.setProperty("role", "muted")
         column.addWidget(note)
         column.addStretch(1)
         self.tabs.addTab(providers, "Providers")
@@ -160,7 +160,7 @@ class SettingsDialog(QtWidgets.QDialog):
             "Bigger files need more memory: about 100 bytes per triangle while shown."
         )
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #8a8f98;")
+        hint.setProperty("role", "muted")
         form.addRow(hint)
         return page
 
@@ -172,6 +172,7 @@ class SettingsDialog(QtWidgets.QDialog):
             self.providers[provider].show_balance(balance, message)
 
     def apply(self) -> None:
+        self._settings.view.unit = self.units.currentText()  # type: ignore[assignment]
         self._settings.max_file_size = self.max_file_size.value() * MIB
         self._settings.max_triangles = self.max_triangles.value() * 1_000_000
         self._settings.account_url = self.account_url.text().strip()

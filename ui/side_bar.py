@@ -85,9 +85,6 @@ class SideBar(QtWidgets.QWidget):
     def collapsed(self) -> bool:
         return self._current == ""
 
-    def pages(self) -> list[str]:
-        return list(self._pages)
-
     def toggle(self, key: str) -> None:
         self.show_page("" if key == self._current else key)
 

@@ -67,10 +67,6 @@ class StatusArea(QtCore.QObject):
     def text(self) -> str:
         return self.label.text()
 
-    @property
-    def topic(self) -> str:
-        return self._topic
-
     @QtCore.Slot(str)
     def show_message(self, text: str, topic: str = "") -> None:
         self._topic = topic

@@ -149,7 +149,7 @@ class VersionWork(QtCore.QObject):
 
         export_image(self._parent, self._viewport)
 
-    def screenshot_dialog(self, transparent: bool = False) -> None:
+    def screenshot_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self._parent,
             "Save screenshot",
@@ -157,7 +157,7 @@ class VersionWork(QtCore.QObject):
             "PNG image (*.png)",
         )
         if path:
-            self._viewport.screenshot(Path(path), transparent=transparent)
+            self._viewport.screenshot(Path(path))
             self._status.show_message(f"Saved {Path(path).name}.", "export")
 
     # ------------------------------------------------------------------ placement

@@ -71,19 +71,11 @@ class WindowActions:
             "&Generate", w.show_generate_panel, "Ctrl+G", "generate", name="generateAction"
         )
         self.generate.setToolTip(tooltip("Generate a model from a sentence or a photo", "Ctrl+G"))
-        self.mode_group = QtGui.QActionGroup(window)
-        self.modes: dict[ViewMode, QtGui.QAction] = {}
-        for index, mode in enumerate(ViewMode, start=1):
-            action = self._make(
-                mode.label,
-                _bind(w.set_view_mode, mode),
-                f"Ctrl+{index}",
-                mode.value,
-                checkable=True,
-                name=f"mode_{mode.value}",
-            )
-            self.mode_group.addAction(action)
-            self.modes[mode] = action
+        self.modes = self._choice(
+            "mode",
+            w.set_view_mode,
+            [(m, m.label, f"Ctrl+{i}", m.value) for i, m in enumerate(ViewMode, start=1)],
+        )
         self.views = {
             view: self._make(
                 f"{view.label} View",
@@ -94,55 +86,52 @@ class WindowActions:
             for view, key in VIEW_KEYS.items()
         }
         self.fit = self._make("&Fit to Model", w.viewport.fit, "F", "fit", name="fitAction")
-        self.ortho = self._make(
-            "&Orthographic Projection",
-            w.viewport.set_parallel_projection,
-            "O",
-            "ortho",
-            checkable=True,
-            name="orthoAction",
+        vp = w.viewport
+        self.ortho = self._toggle(
+            "&Orthographic Projection", vp.set_parallel_projection, "O", "ortho"
         )
-        self.grid = self._make(
-            "Show &Grid",
-            w.viewport.set_grid_visible,
-            "G",
-            "grid",
-            checkable=True,
-            name="gridAction",
+        self.grid = self._toggle("Show &Grid", vp.set_grid_visible, "G", "grid")
+        self.axes = self._toggle("Show &Axes", vp.set_axes_visible, "A", "axes")
+        self.bounds = self._toggle(
+            "Show &Bounding Box and Dimensions", vp.set_bounds_visible, "B", "bounds"
         )
-        self.axes = self._make(
-            "Show &Axes",
-            w.viewport.set_axes_visible,
-            "A",
-            "axes",
-            checkable=True,
-            name="axesAction",
+        self.units = self._choice("unit", w.set_unit, [(u, u, None, None) for u in UNITS])
+        self.themes = self._choice(
+            "theme",
+            w.set_theme,
+            [
+                ("system", "Follow the System", None, None),
+                ("dark", "Dark", None, None),
+                ("light", "Light", None, None),
+            ],
         )
-        self.bounds = self._make(
-            "Show &Bounding Box and Dimensions",
-            w.viewport.set_bounds_visible,
-            "B",
-            "bounds",
-            checkable=True,
-            name="boundsAction",
-        )
-        self.unit_group = QtGui.QActionGroup(window)
-        self.units = {}
-        for unit in UNITS:
-            action = self._make(unit, _bind(w.set_unit, unit), checkable=True, name=f"unit_{unit}")
-            self.unit_group.addAction(action)
-            self.units[unit] = action
-        self.theme_group = QtGui.QActionGroup(window)
-        self.themes = {}
-        for theme, label in (("system", "Follow the System"), ("dark", "Dark"), ("light", "Light")):
-            action = self._make(
-                label, _bind(w.set_theme, theme), checkable=True, name=f"theme_{theme}"
-            )
-            self.theme_group.addAction(action)
-            self.themes[theme] = action
         self.shortcuts = self._make(
             "&Keyboard Shortcuts", w.show_shortcuts, "F1", "help", name="shortcutsAction"
         )
+
+    def _toggle(
+        self, text: str, slot: Callable[[bool], Any], shortcut: str, icon: str
+    ) -> QtGui.QAction:
+        """A checkable action whose slot gets the new state."""
+        return self._make(text, slot, shortcut, icon, checkable=True, name=f"{icon}Action")
+
+    def _choice(
+        self,
+        prefix: str,
+        slot: Callable[[Any], Any],
+        options: list[tuple[Any, str, str | None, str | None]],
+    ) -> dict[Any, QtGui.QAction]:
+        """One checked action among ``(value, text, shortcut, icon)`` options."""
+        group = QtGui.QActionGroup(self._window)
+        actions = {}
+        for value, text, shortcut, icon in options:
+            key = getattr(value, "value", value)
+            action = self._make(
+                text, _bind(slot, value), shortcut, icon, checkable=True, name=f"{prefix}_{key}"
+            )
+            group.addAction(action)
+            actions[value] = action
+        return actions
 
     def _make(
         self,

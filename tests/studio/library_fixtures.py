@@ -87,3 +87,8 @@ def blob_files(data_dir: Path) -> set[str]:
 
 def tmp_entries(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "tmp").iterdir())
+
+
+def numbers(library: Library, model_id: int) -> list[int]:
+    """The model's version numbers, newest first."""
+    return [v.number for v in library.versions(model_id)]

@@ -61,12 +61,6 @@ def emulator(
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
-
-
-@pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client() as client:
         yield client

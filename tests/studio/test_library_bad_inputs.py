@@ -10,7 +10,7 @@ import io
 import re
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -123,12 +123,6 @@ BAD_FILES: dict[str, Callable[[Path], tuple[Path, Limits]]] = {
     "3MF zip bomb": zip_bomb,
     "not a model": not_a_model,
 }
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
 
 
 @pytest.mark.parametrize("case", BAD_FILES)

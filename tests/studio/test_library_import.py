@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from studio.library import Library, LibraryChange, LibraryError
 from studio.meshes.loading import UNIT_NOTE
 from studio.meshes.scene import MeshFormat
 from studio.work import CancelToken
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
 
 
 def test_import_makes_a_model_named_after_the_file(library: Library, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,6 @@ from studio.meshes import MeshFormat, Part, Scene
 from studio.meshes.units import declared_obj_unit, resolve_placement
 
 EXTENTS = (10.0, 20.0, 30.0)
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
 
 
 def box_scene(fmt: MeshFormat = MeshFormat.STL_BINARY, unit: str | None = None) -> Scene:

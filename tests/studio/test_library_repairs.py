@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +12,6 @@ from studio import meshes
 from studio.library import Library, LibraryChange
 from studio.library.repairs import repair_to_library
 from studio.meshes import MeshFormat, Part, Scene
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
 
 
 def write_stl(path: Path, mesh: trimesh.Trimesh, remove_around: int | None = None) -> Path:

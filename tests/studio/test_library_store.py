@@ -7,7 +7,6 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,12 +16,6 @@ from library_fixtures import add_stl, blob_files, png_bytes, stl_bytes, tmp_entr
 from studio.library import Library, LibraryError
 from studio.library.store import BlobStore
 from studio.meshes.scene import MeshFormat
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
 
 
 def test_blobs_are_content_addressed_without_extension(library: Library) -> None:

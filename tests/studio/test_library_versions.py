@@ -5,33 +5,14 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
 import pytest
-from library_fixtures import add_stl, blob_files, png_bytes, stl_bytes
+from library_fixtures import add_stl, blob_files, numbers, png_bytes, stl_bytes
 
 from studio.library import Library, LibraryChange, LibraryError
 from studio.meshes.scene import MeshFormat
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data") as lib:
-        yield lib
-
-
-@pytest.fixture
-def changes(library: Library) -> list[LibraryChange]:
-    seen: list[LibraryChange] = []
-    library.changed.connect(seen.append)
-    return seen
-
-
-def numbers(library: Library, model_id: int) -> list[int]:
-    return [v.number for v in library.versions(model_id)]
-
 
 # -- creating ---------------------------------------------------------------------------------
 

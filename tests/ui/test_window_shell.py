@@ -17,6 +17,7 @@ from tests.conftest import KilnDirs
 from tests.ui.test_main_window import App, app, drop, settle, write_box_stl  # noqa: F401
 from ui.failures import FailureDialog
 from ui.main_window import MainWindow
+from ui.qt_events import process_events
 
 pytestmark = pytest.mark.gl
 
@@ -31,7 +32,7 @@ def test_the_viewport_keeps_most_of_the_width(
 ) -> None:
     app.window.resize(*size)
     qtbot.waitUntil(lambda: app.window.width() == size[0], timeout=5000)
-    QtWidgets.QApplication.processEvents()
+    process_events()
     assert not app.window.left_bar.collapsed
     assert not app.window.right_bar.collapsed
     if size[0] >= 1366:
@@ -41,7 +42,7 @@ def test_the_viewport_keeps_most_of_the_width(
     # Folding both side bars away gives nearly all of it to the viewport.
     app.window.left_bar.toggle("library")
     app.window.right_bar.toggle("inspector")
-    QtWidgets.QApplication.processEvents()
+    process_events()
     assert viewport_share(app.window) > 0.85
 
 
@@ -338,3 +339,41 @@ def test_open_edges_are_counted_and_highlighted_in_the_viewport(
     assert len(app.window.viewport.overlay_props(overlay)) == 1
     app.window.inspector.highlight.setChecked(False)
     assert overlay.counts == (0, 0)
+
+
+def test_the_unit_chosen_in_settings_reaches_the_viewport_and_the_inspector(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    from ui.settings_dialog import SettingsDialog
+
+    app.window.open_files([write_box_stl(tmp_path / "block.stl", (10, 20, 30))])
+    settle(qtbot, app.window)
+    dialog = SettingsDialog(app.window.settings, app.window)
+    dialog.units.setCurrentText("cm")
+    dialog.apply()
+    assert app.window.settings.view.unit == "cm"
+    assert app.window.viewport.unit == "cm"
+    assert app.window.inspector.values["dimensions"].text() == "1.00 × 2.00 × 3.00 cm"
+    assert app.window.window_actions.units["cm"].isChecked()
+
+
+def test_a_version_whose_file_is_gone_is_one_plain_message_not_a_crash(
+    qtbot: QtBot, app: App, tmp_path: Path
+) -> None:
+    import shutil
+
+    app.window.open_files([write_box_stl(tmp_path / "a.stl")])
+    settle(qtbot, app.window)
+    model = app.library.list_models()[0]
+    app.window.open_files([write_box_stl(tmp_path / "b.stl", (1, 2, 3))], model_id=model.id)
+    settle(qtbot, app.window)
+    first = app.library.get_version(model.id, 1)
+    app.library.blob_path(first.sha256).unlink()  # the stored file is lost
+    shutil.rmtree(app.dirs.data / "cache", ignore_errors=True)
+    messages: list[str] = []
+    app.window.errors.reported.connect(messages.append)
+    app.window.intake.view_version(first)
+    settle(qtbot, app.window)
+    assert len(messages) == 1
+    assert messages[0].startswith("Couldn't open version 1:")
+    assert "Something went wrong" not in messages[0]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6 import QtWidgets
 from pytestqt.qtbot import QtBot
 from vtkmodules.vtkRenderingCore import vtkCamera
 
@@ -39,17 +37,8 @@ SAMPLE_GLB = Path(__file__).resolve().parents[2] / "resources" / "sample" / "kil
 
 
 @pytest.fixture
-def viewport(qtbot: QtBot) -> Iterator[Viewport]:
-    window = QtWidgets.QMainWindow()
-    qtbot.addWidget(window)
-    view = Viewport(window)
-    window.setCentralWidget(view)
-    window.resize(480, 360)
-    window.show()
-    qtbot.waitExposed(window)
-    yield view
-    view.close_viewport()
-    window.close()
+def viewport_size() -> tuple[int, int]:
+    return (480, 360)
 
 
 def show(qtbot: QtBot, viewport: Viewport, scene: object) -> None:

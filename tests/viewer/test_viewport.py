@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6 import QtWidgets
 from pytestqt.qtbot import QtBot
 
 from studio.meshes.scene import MeshFormat, Part, Scene
@@ -19,20 +17,6 @@ from viewer.offscreen import render_image, render_png
 from viewer.viewport import StandardView, ViewMode, Viewport
 
 pytestmark = pytest.mark.gl
-
-
-@pytest.fixture
-def viewport(qtbot: QtBot) -> Iterator[Viewport]:
-    window = QtWidgets.QMainWindow()
-    qtbot.addWidget(window)
-    view = Viewport(window)
-    window.setCentralWidget(view)
-    window.resize(640, 480)
-    window.show()
-    qtbot.waitExposed(window)
-    yield view
-    view.close_viewport()
-    window.close()
 
 
 def shown(qtbot: QtBot, viewport: Viewport, scene: Scene) -> None:
